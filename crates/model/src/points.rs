@@ -258,7 +258,10 @@ impl PointsBufBuilder {
         }
         out.extend_from_slice(&self.point_count.to_le_bytes());
         out.extend_from_slice(&self.points);
-        PointsBuf { bytes: out, points: self.point_count }
+        PointsBuf {
+            bytes: out,
+            points: self.point_count,
+        }
     }
 }
 
@@ -335,7 +338,12 @@ impl<'a> Cursor<'a> {
 
 impl<'a> PointsView<'a> {
     fn empty() -> Self {
-        Self { series: Vec::new(), keys: Vec::new(), points: &[], count: 0 }
+        Self {
+            series: Vec::new(),
+            keys: Vec::new(),
+            points: &[],
+            count: 0,
+        }
     }
 
     /// Validates the whole buffer once; iteration afterwards cannot fail.
@@ -403,7 +411,12 @@ impl<'a> PointsView<'a> {
         if c.pos != buf.len() {
             return Err(DecodeError::TrailingBytes(buf.len() - c.pos));
         }
-        Ok(Self { series, keys, points: &buf[start..], count })
+        Ok(Self {
+            series,
+            keys,
+            points: &buf[start..],
+            count,
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -426,7 +439,15 @@ impl<'a> PointsView<'a> {
     }
 
     pub fn iter(&self) -> PointIter<'_> {
-        PointIter { series: &self.series, keys: &self.keys, cursor: Cursor { buf: self.points, pos: 0 }, left: self.count }
+        PointIter {
+            series: &self.series,
+            keys: &self.keys,
+            cursor: Cursor {
+                buf: self.points,
+                pos: 0,
+            },
+            left: self.count,
+        }
     }
 }
 
@@ -458,7 +479,11 @@ impl<'v> Iterator for PointIter<'v> {
             series_key: self.series.get(series_index as usize)?,
             series_index,
             ts,
-            fields: FieldIter { keys: self.keys, cursor: Cursor { buf: fields, pos: 0 }, left: n },
+            fields: FieldIter {
+                keys: self.keys,
+                cursor: Cursor { buf: fields, pos: 0 },
+                left: n,
+            },
         })
     }
 
@@ -525,7 +550,12 @@ mod tests {
         for (series, ts, fields) in rows {
             // A deliberately weak hash exercises the collision chains.
             let hash = series.len() as u64 % 3;
-            b.push(series.as_bytes(), hash, *ts, fields.iter().map(|(k, v)| (k.as_bytes(), v.as_ref())));
+            b.push(
+                series.as_bytes(),
+                hash,
+                *ts,
+                fields.iter().map(|(k, v)| (k.as_bytes(), v.as_ref())),
+            );
         }
         b.finish()
     }
@@ -534,7 +564,10 @@ mod tests {
         buf.view()
             .iter()
             .map(|p| {
-                let fields = p.fields().map(|f| (f.key.to_owned(), f.value.to_owned_value())).collect();
+                let fields = p
+                    .fields()
+                    .map(|f| (f.key.to_owned(), f.value.to_owned_value()))
+                    .collect();
                 (p.series_key.to_owned(), p.ts, fields)
             })
             .collect()
@@ -542,7 +575,9 @@ mod tests {
 
     fn value() -> impl Strategy<Value = FieldValue> {
         prop_oneof![
-            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(FieldValue::Float),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(FieldValue::Float),
             any::<i64>().prop_map(FieldValue::Integer),
             any::<u64>().prop_map(FieldValue::Unsigned),
             ".{0,8}".prop_map(FieldValue::String),
@@ -554,7 +589,8 @@ mod tests {
         let series = prop::sample::select(vec!["cpu", "cpu,host=a", "mem,host=b,region=x", "disk"]);
         let field = ("[a-c]{1,2}", value()).prop_map(|(k, v)| (k, v));
         prop::collection::vec(
-            (series, any::<i64>(), prop::collection::vec(field, 0..4)).prop_map(|(s, t, f)| (s.to_owned(), t, f)),
+            (series, any::<i64>(), prop::collection::vec(field, 0..4))
+                .prop_map(|(s, t, f)| (s.to_owned(), t, f)),
             0..20,
         )
     }
@@ -586,7 +622,13 @@ mod tests {
     #[test]
     fn interning_dedupes_series_and_keys() {
         let rows: Vec<Row> = (0..10)
-            .map(|i| ("cpu,host=a".to_owned(), i, vec![("usage".to_owned(), FieldValue::Integer(i))]))
+            .map(|i| {
+                (
+                    "cpu,host=a".to_owned(),
+                    i,
+                    vec![("usage".to_owned(), FieldValue::Integer(i))],
+                )
+            })
             .collect();
         let buf = encode(&rows);
         let view = buf.view();

@@ -28,7 +28,11 @@ impl Version {
     pub const ENCODED_LEN: usize = 16;
 
     pub const fn new(hlc_ns: u64, node: NodeId, seq: u32) -> Self {
-        Self { hlc_ns, node: node.0, seq }
+        Self {
+            hlc_ns,
+            node: node.0,
+            seq,
+        }
     }
 
     /// Big-endian encoding: byte order equals version order, so encoded
