@@ -46,6 +46,8 @@ pub enum ErrorKind {
     MaxKeyLength(usize),
     /// The line is not valid UTF-8.
     InvalidUtf8,
+    /// The body is larger than 4 GiB (the parser's offsets are 32-bit).
+    BodyTooLarge,
 }
 
 impl fmt::Display for ErrorKind {
@@ -91,6 +93,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::TrailingGarbage => f.write_str("point is invalid"),
             ErrorKind::MaxKeyLength(n) => write!(f, "max key length exceeded: {n} > {MAX_KEY_LENGTH}"),
             ErrorKind::InvalidUtf8 => f.write_str("invalid UTF-8"),
+            ErrorKind::BodyTooLarge => f.write_str("body larger than 4294967295 bytes"),
         }
     }
 }

@@ -8,7 +8,7 @@
 //! let batch = parse(body, opts);
 //! let point = batch.points().next().unwrap();
 //! assert_eq!(point.series_key(), b"cpu,host=a,region=eu");
-//! assert_eq!(point.fields()[1].value, FieldValue::Integer(3));
+//! assert_eq!(point.fields().nth(1).unwrap().value, FieldValue::Integer(3));
 //! assert_eq!(point.timestamp(), 1_700_000_000_000_000_000);
 //! let err = &batch.errors()[0];
 //! assert_eq!(err.line_number, 3);
@@ -69,7 +69,7 @@ pub mod semantics;
 pub mod serialize;
 mod series_key;
 
-pub use batch::{Batch, LineOutcome, Point};
+pub use batch::{Batch, Buffers, LineOutcome, Point};
 pub use error::{ErrorKind, MAX_KEY_LENGTH, MAX_NANO_TIME, MIN_NANO_TIME, ParseError};
 pub use precision::{InvalidPrecision, Precision};
 pub use serialize::LineWriter;
@@ -130,5 +130,11 @@ impl FieldValue<'_> {
 /// Parses a whole body. Never fails as a whole: each line's outcome is in
 /// the returned [`Batch`].
 pub fn parse(body: &[u8], opts: ParseOptions) -> Batch<'_> {
-    parser::Parser::new(body, opts).run()
+    parse_into(body, opts, Buffers::default())
+}
+
+/// [`parse`] reusing the vectors of an earlier batch
+/// ([`Batch::into_buffers`]).
+pub fn parse_into(body: &[u8], opts: ParseOptions, buffers: Buffers) -> Batch<'_> {
+    parser::Parser::new(body, opts, buffers).run()
 }

@@ -5,9 +5,9 @@
 
 use memchr::{memchr, memchr2};
 
-use crate::batch::{Batch, Entry, PointSlot};
+use crate::ParseOptions;
+use crate::batch::{Batch, Buffers, Entry, FieldRec, PointSlot, Span, TagRec, ValueRec};
 use crate::error::{ErrorKind, MAX_KEY_LENGTH, MAX_NANO_TIME, MIN_NANO_TIME, ParseError};
-use crate::{Field, FieldValue, ParseOptions, Tag};
 
 /// Bytes that can end a section of the series key.
 const COMMA: u8 = 1;
@@ -56,7 +56,7 @@ fn skip_blank(line: &[u8], mut i: usize) -> usize {
 
 type LineResult<T> = Result<T, (usize, ErrorKind)>;
 
-/// Per-batch parser state.
+/// Per-body parser state.
 pub(crate) struct Parser<'a> {
     body: &'a [u8],
     opts: ParseOptions,
@@ -69,8 +69,22 @@ pub(crate) struct Parser<'a> {
     last_unsorted: Vec<&'a [u8]>,
     last_order: Vec<u16>,
     order: Vec<u16>,
-    scratch: Vec<Tag<'a>>,
-    batch: Batch<'a>,
+    scratch: Vec<TagRec>,
+    bufs: Buffers,
+}
+
+/// Equality of short names without a call into `memcmp`.
+#[inline]
+fn short_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && (a.len() > 24 || a.iter().zip(b).all(|(x, y)| x == y))
+}
+
+#[inline]
+fn key_cmp(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    match (a.first(), b.first()) {
+        (Some(x), Some(y)) if x != y => x.cmp(y),
+        _ => a.cmp(b),
+    }
 }
 
 fn first_invalid_utf8(body: &[u8], from: usize) -> usize {
@@ -81,8 +95,8 @@ fn first_invalid_utf8(body: &[u8], from: usize) -> usize {
 }
 
 impl<'a> Parser<'a> {
-    pub(crate) fn new(body: &'a [u8], opts: ParseOptions) -> Self {
-        let lines_hint = body.len() / 128 + 1;
+    pub(crate) fn new(body: &'a [u8], opts: ParseOptions, mut bufs: Buffers) -> Self {
+        bufs.clear();
         Self {
             body,
             default_time: opts.precision.truncate(opts.default_time),
@@ -92,12 +106,27 @@ impl<'a> Parser<'a> {
             last_order: Vec::new(),
             order: Vec::new(),
             scratch: Vec::new(),
-            batch: Batch::with_capacity(body, lines_hint),
+            bufs,
         }
     }
 
     pub(crate) fn run(mut self) -> Batch<'a> {
         let body = self.body;
+        if u32::try_from(body.len()).is_err() {
+            // Spans are 32-bit; such a body is refused whole.
+            self.bufs.entries.push(Entry::Error(0));
+            let end = body.len().min(64);
+            self.bufs.errors.push(ParseError {
+                line_number: 1,
+                offset: 0,
+                line: 0..end,
+                kind: ErrorKind::BodyTooLarge,
+            });
+            return Batch {
+                body,
+                bufs: self.bufs,
+            };
+        }
         let mut pos = 0;
         let mut line_number = 1usize;
         while pos < body.len() {
@@ -121,7 +150,10 @@ impl<'a> Parser<'a> {
             }
             pos = end + 1;
         }
-        self.batch
+        Batch {
+            body,
+            bufs: self.bufs,
+        }
     }
 
     /// End (exclusive, at the `\n` or the body end) of the line starting at
@@ -180,8 +212,8 @@ impl<'a> Parser<'a> {
 
     fn parse_and_record(&mut self, start: usize, end: usize, line_number: usize) {
         let line = &self.body[start..end];
-        let (t0, f0) = (self.batch.tags.len(), self.batch.fields.len());
-        let result = self.parse_line(line, line_number).and_then(|slot| {
+        let (t0, f0) = (self.bufs.tags.len(), self.bufs.fields.len());
+        let result = self.parse_line(line, start, line_number).and_then(|slot| {
             if self.next_bad_utf8 < end {
                 Err((self.next_bad_utf8 - start, ErrorKind::InvalidUtf8))
             } else {
@@ -190,18 +222,18 @@ impl<'a> Parser<'a> {
         });
         match result {
             Ok(slot) => {
-                self.batch
+                self.bufs
                     .entries
-                    .push(Entry::Point(self.batch.points.len() as u32));
-                self.batch.points.push(slot);
+                    .push(Entry::Point(self.bufs.points.len() as u32));
+                self.bufs.points.push(slot);
             }
             Err((at, kind)) => {
-                self.batch.tags.truncate(t0);
-                self.batch.fields.truncate(f0);
-                self.batch
+                self.bufs.tags.truncate(t0);
+                self.bufs.fields.truncate(f0);
+                self.bufs
                     .entries
-                    .push(Entry::Error(self.batch.errors.len() as u32));
-                self.batch.errors.push(ParseError {
+                    .push(Entry::Error(self.bufs.errors.len() as u32));
+                self.bufs.errors.push(ParseError {
                     line_number,
                     offset: start + at,
                     line: start..end,
@@ -211,31 +243,32 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// Parses one line (leading blanks already skipped, no newline).
-    fn parse_line(&mut self, line: &'a [u8], line_number: usize) -> LineResult<PointSlot<'a>> {
-        let tags_start = self.batch.tags.len();
+    /// Parses one line (leading blanks already skipped, no newline) that
+    /// starts at `base` in the body.
+    fn parse_line(&mut self, line: &'a [u8], base: usize, line_number: usize) -> LineResult<PointSlot> {
+        let tags_start = self.bufs.tags.len();
         let (measurement, mut i) = scan_measurement(line)?;
         if i < line.len() && line[i] == b',' {
-            i = self.scan_tags(line, i + 1, tags_start)?;
+            i = self.scan_tags(line, base, i + 1, tags_start)?;
         }
         // `i` is at the space that ends the key.
         let key_len = i;
         if key_len > MAX_KEY_LENGTH {
             return Err((i, ErrorKind::MaxKeyLength(key_len)));
         }
-        let fields_start = self.batch.fields.len();
-        i = self.scan_fields(line, i)?;
-        for f in &self.batch.fields[fields_start..] {
-            let size = key_len + 4 + f.key.len();
+        let fields_start = self.bufs.fields.len();
+        i = self.scan_fields(line, base, i)?;
+        for f in &self.bufs.fields[fields_start..] {
+            let size = key_len + 4 + f.key.len as usize;
             if size > MAX_KEY_LENGTH {
                 return Err((i, ErrorKind::MaxKeyLength(size)));
             }
         }
         let ts = self.scan_time(line, i)?;
         Ok(PointSlot {
-            measurement,
-            tags: tags_start as u32..self.batch.tags.len() as u32,
-            fields: fields_start as u32..self.batch.fields.len() as u32,
+            measurement: Span::new(base, measurement.len()),
+            tags: tags_start as u32..self.bufs.tags.len() as u32,
+            fields: fields_start as u32..self.bufs.fields.len() as u32,
             ts,
             line_number: line_number as u32,
             key_len: key_len as u32,
@@ -244,9 +277,17 @@ impl<'a> Parser<'a> {
 
     /// Tags from `i` (just after the measurement's comma) to the space that
     /// ends the key; returns that space's position. Leaves the tags sorted
-    /// by key in `batch.tags[tags_start..]`.
-    fn scan_tags(&mut self, line: &'a [u8], mut i: usize, tags_start: usize) -> LineResult<usize> {
-        let mut sorted = true;
+    /// by key in `bufs.tags[tags_start..]`.
+    fn scan_tags(
+        &mut self,
+        line: &'a [u8],
+        base: usize,
+        mut i: usize,
+        tags_start: usize,
+    ) -> LineResult<usize> {
+        // Whether the keys so far repeat those of the last unsorted line.
+        let mut like_last = true;
+        let mut n = 0;
         loop {
             // Key: first byte may not be a separator; ends at an unescaped '='.
             if i >= line.len() || KEY_CLASS[line[i] as usize] != 0 {
@@ -258,7 +299,6 @@ impl<'a> Parser<'a> {
                 Some(at) if line[at] != b'=' => return Err((at, ErrorKind::MissingTagValue)),
                 Some(at) => at,
             };
-            let key = &line[key_start..eq];
             i = eq + 1;
             // Value: may not start with ',' or ' ' (a leading '=' is
             // accepted, as influxd does); ends at an unescaped ',' or ' '.
@@ -271,59 +311,80 @@ impl<'a> Parser<'a> {
                 Some(at) if line[at] == b'=' => return Err((at, ErrorKind::InvalidTagFormat)),
                 Some(at) => at,
             };
-            if let Some(prev) = self.batch.tags.get(tags_start..).and_then(|t| t.last()) {
-                match prev.key.cmp(key) {
-                    std::cmp::Ordering::Less => {}
-                    std::cmp::Ordering::Equal if sorted => return Err((key_start, ErrorKind::DuplicateTags)),
-                    _ => sorted = false,
-                }
-            }
-            self.batch.tags.push(Tag {
-                key,
-                value: &line[value_start..stop],
+            like_last = like_last
+                && self
+                    .last_unsorted
+                    .get(n)
+                    .is_some_and(|k| short_eq(k, &line[key_start..eq]));
+            self.bufs.tags.push(TagRec {
+                key: Span::new(base + key_start, eq - key_start),
+                value: Span::new(base + value_start, stop - value_start),
             });
+            n += 1;
             i = stop;
             if line[stop] == b' ' {
                 break;
             }
             i += 1;
         }
-        if !sorted {
+        // influxd checks order and duplicates only once every tag scanned.
+        if like_last && n == self.last_unsorted.len() {
+            self.apply_last_order(tags_start);
+        } else {
             self.sort_tags(tags_start).map_err(|kind| (i, kind))?;
         }
         Ok(i)
     }
 
+    /// Checks the tags are sorted with unique keys, sorting them (and
+    /// remembering the order) when they are not.
     fn sort_tags(&mut self, tags_start: usize) -> Result<(), ErrorKind> {
-        let tags = &mut self.batch.tags[tags_start..];
-        let same_as_last = tags.len() == self.last_unsorted.len()
-            && tags.iter().zip(&self.last_unsorted).all(|(t, k)| t.key == *k);
-        if !same_as_last {
-            self.order.clear();
-            self.order.extend(0..tags.len() as u16);
-            self.order
-                .sort_unstable_by(|&a, &b| tags[a as usize].key.cmp(tags[b as usize].key));
-            if self
-                .order
-                .windows(2)
-                .any(|w| tags[w[0] as usize].key == tags[w[1] as usize].key)
-            {
-                return Err(ErrorKind::DuplicateTags);
+        let body = self.body;
+        let tags = &self.bufs.tags[tags_start..];
+        let mut sorted = true;
+        for w in tags.windows(2) {
+            match key_cmp(w[0].key.get(body), w[1].key.get(body)) {
+                std::cmp::Ordering::Less => {}
+                std::cmp::Ordering::Equal => return Err(ErrorKind::DuplicateTags),
+                std::cmp::Ordering::Greater => {
+                    sorted = false;
+                    break;
+                }
             }
-            self.last_unsorted.clear();
-            self.last_unsorted.extend(tags.iter().map(|t| t.key));
-            std::mem::swap(&mut self.order, &mut self.last_order);
         }
+        if sorted {
+            return Ok(());
+        }
+        self.order.clear();
+        self.order.extend(0..tags.len() as u16);
+        self.order.sort_unstable_by(|&a, &b| {
+            key_cmp(tags[a as usize].key.get(body), tags[b as usize].key.get(body))
+        });
+        if self
+            .order
+            .windows(2)
+            .any(|w| tags[w[0] as usize].key.get(body) == tags[w[1] as usize].key.get(body))
+        {
+            return Err(ErrorKind::DuplicateTags);
+        }
+        self.last_unsorted.clear();
+        self.last_unsorted.extend(tags.iter().map(|t| t.key.get(body)));
+        std::mem::swap(&mut self.order, &mut self.last_order);
+        self.apply_last_order(tags_start);
+        Ok(())
+    }
+
+    fn apply_last_order(&mut self, tags_start: usize) {
+        let tags = &mut self.bufs.tags[tags_start..];
         self.scratch.clear();
         self.scratch
             .extend(self.last_order.iter().map(|&k| tags[k as usize]));
         tags.copy_from_slice(&self.scratch);
-        Ok(())
     }
 
     /// influxd's `scanFields`, recording each field. `i` is at the space
     /// after the key; returns the position after the fields section.
-    fn scan_fields(&mut self, line: &'a [u8], i: usize) -> LineResult<usize> {
+    fn scan_fields(&mut self, line: &'a [u8], base: usize, i: usize) -> LineResult<usize> {
         let start = skip_blank(line, i);
         let mut i = start;
         let (mut equals, mut commas) = (0usize, 0usize);
@@ -354,8 +415,7 @@ impl<'a> Parser<'a> {
                 }
             };
             equals += 1;
-            let key = &line[key_start..eq];
-            if key.is_empty() {
+            if key_start == eq {
                 return Err((eq, ErrorKind::MissingFieldKey));
             }
             let v = eq + 1;
@@ -365,10 +425,13 @@ impl<'a> Parser<'a> {
             let (end, value) = match first {
                 b',' | b' ' => return Err((eq, ErrorKind::MissingFieldValue)),
                 b'0'..=b'9' | b'.' | b'-' | b'N' | b'n' => scan_number(line, v, self.opts.allow_unsigned)?,
-                b'"' => scan_string(line, v)?,
+                b'"' => scan_string(line, base, v)?,
                 _ => scan_boolean(line, v)?,
             };
-            self.batch.fields.push(Field { key, value });
+            self.bufs.fields.push(FieldRec {
+                key: Span::new(base + key_start, eq - key_start),
+                value,
+            });
             i = end;
             match line.get(i) {
                 Some(b',') => {
@@ -473,7 +536,7 @@ fn parse_u64(digits: &[u8]) -> Option<u64> {
 
 /// influxd's `scanNumber`, also producing the value. `start` is the first
 /// byte of the value.
-fn scan_number(line: &[u8], start: usize, allow_unsigned: bool) -> LineResult<(usize, FieldValue<'_>)> {
+fn scan_number(line: &[u8], start: usize, allow_unsigned: bool) -> LineResult<(usize, ValueRec)> {
     let mut i = start;
     let negative = line[i] == b'-';
     if negative {
@@ -494,7 +557,7 @@ fn scan_number(line: &[u8], start: usize, allow_unsigned: bool) -> LineResult<(u
     {
         let magnitude = parse_u64(&line[digits_start..i]).unwrap_or(0) as i64;
         let v = if negative { -magnitude } else { magnitude };
-        return Ok((i + 1, FieldValue::Integer(v)));
+        return Ok((i + 1, ValueRec::Integer(v)));
     }
     i = if negative { start + 1 } else { start };
     let (mut decimal, mut scientific, mut is_int, mut is_unsigned) = (false, false, false, false);
@@ -547,7 +610,7 @@ fn scan_number(line: &[u8], start: usize, allow_unsigned: bool) -> LineResult<(u
         }
         let digits = &text[..text.len() - 1];
         return match parse_i64(digits) {
-            Ok(v) => Ok((i, FieldValue::Integer(v))),
+            Ok(v) => Ok((i, ValueRec::Integer(v))),
             Err(_) => Err((
                 start,
                 ErrorKind::IntegerOutOfRange(String::from_utf8_lossy(digits).into_owned()),
@@ -560,7 +623,7 @@ fn scan_number(line: &[u8], start: usize, allow_unsigned: bool) -> LineResult<(u
         }
         let digits = &text[..text.len() - 1];
         return match parse_u64(digits) {
-            Some(v) if digits.iter().all(u8::is_ascii_digit) => Ok((i, FieldValue::Unsigned(v))),
+            Some(v) if digits.iter().all(u8::is_ascii_digit) => Ok((i, ValueRec::Unsigned(v))),
             Some(_) => Err((i, ErrorKind::InvalidNumber)),
             None => Err((
                 start,
@@ -571,13 +634,13 @@ fn scan_number(line: &[u8], start: usize, allow_unsigned: bool) -> LineResult<(u
     // The grammar above admits only ASCII digits, '.', 'e', 'E', '+', '-'.
     let parsed = std::str::from_utf8(text).ok().and_then(|s| s.parse::<f64>().ok());
     match parsed {
-        Some(v) if v.is_finite() => Ok((i, FieldValue::Float(v))),
+        Some(v) if v.is_finite() => Ok((i, ValueRec::Float(v))),
         _ => Err((start, ErrorKind::InvalidFloat)),
     }
 }
 
 /// influxd's `scanBoolean`: `t T true True TRUE f F false False FALSE`.
-fn scan_boolean(line: &[u8], start: usize) -> LineResult<(usize, FieldValue<'_>)> {
+fn scan_boolean(line: &[u8], start: usize) -> LineResult<(usize, ValueRec)> {
     let end = line[start..]
         .iter()
         .position(|&b| b == b',' || b == b' ')
@@ -587,14 +650,14 @@ fn scan_boolean(line: &[u8], start: usize) -> LineResult<(usize, FieldValue<'_>)
         b"f" | b"F" | b"false" | b"False" | b"FALSE" => false,
         _ => return Err((start, ErrorKind::InvalidBoolean)),
     };
-    Ok((end, FieldValue::Boolean(value)))
+    Ok((end, ValueRec::Boolean(value)))
 }
 
 /// A quoted string value; `start` is at the opening quote. A backslash
 /// escapes whatever follows it. Unlike influxd, bytes between the closing
 /// quote and the next ',' or ' ' are an error (influxd silently folds them
 /// into the value).
-fn scan_string(line: &[u8], start: usize) -> LineResult<(usize, FieldValue<'_>)> {
+fn scan_string(line: &[u8], base: usize, start: usize) -> LineResult<(usize, ValueRec)> {
     let mut i = start + 1;
     loop {
         let Some(rel) = memchr2(b'"', b'\\', &line[i..]) else {
@@ -609,10 +672,10 @@ fn scan_string(line: &[u8], start: usize) -> LineResult<(usize, FieldValue<'_>)>
             }
             continue;
         }
-        let content = &line[start + 1..i];
+        let content = Span::new(base + start + 1, i - start - 1);
         let end = i + 1;
         return match line.get(end) {
-            None | Some(b',' | b' ') => Ok((end, FieldValue::String(content))),
+            None | Some(b',' | b' ') => Ok((end, ValueRec::String(content))),
             Some(_) => Err((end, ErrorKind::InvalidFieldFormat)),
         };
     }

@@ -45,12 +45,12 @@ pub fn is_time_key(raw_key: &[u8]) -> bool {
 pub fn check(point: &Point<'_, '_>) -> Result<(), Rejection> {
     let measurement =
         || String::from_utf8_lossy(&escape::unescape_measurement(point.measurement())).into_owned();
-    if point.tags().iter().any(|t| is_time_key(t.key)) {
+    if point.tags().any(|t| is_time_key(t.key)) {
         return Err(Rejection::TimeTag {
             measurement: measurement(),
         });
     }
-    if point.fields().iter().all(|f| is_time_key(f.key)) {
+    if point.fields().all(|f| is_time_key(f.key)) {
         return Err(Rejection::OnlyTimeFields {
             measurement: measurement(),
         });

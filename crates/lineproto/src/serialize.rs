@@ -12,7 +12,7 @@ use crate::{FieldValue, Point, escape};
 pub fn write_point(point: &Point<'_, '_>, out: &mut Vec<u8>) {
     point.write_series_key(out);
     out.push(b' ');
-    for (i, f) in point.fields().iter().enumerate() {
+    for (i, f) in point.fields().enumerate() {
         if i > 0 {
             out.push(b',');
         }

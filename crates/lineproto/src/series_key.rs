@@ -5,7 +5,7 @@ use crate::Tag;
 /// Appends `measurement,k1=v1,...` to `out`. `tags` must be sorted by key
 /// (the parser guarantees it); names stay escaped as written, which is the
 /// form influxd keys series by.
-pub fn write(measurement: &[u8], tags: &[Tag<'_>], out: &mut Vec<u8>) {
+pub fn write<'a>(measurement: &[u8], tags: impl IntoIterator<Item = Tag<'a>>, out: &mut Vec<u8>) {
     out.extend_from_slice(measurement);
     for t in tags {
         out.push(b',');

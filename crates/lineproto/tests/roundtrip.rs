@@ -61,13 +61,11 @@ fn owned(body: &[u8]) -> Vec<OwnedPoint> {
         .map(|p| {
             let mut tags: Vec<(String, String)> = p
                 .tags()
-                .iter()
                 .map(|t| (text(&unescape_tag(t.key)), text(&unescape_tag(t.value))))
                 .collect();
             tags.sort();
             let fields = p
                 .fields()
-                .iter()
                 .map(|f| {
                     let v = match f.value {
                         FieldValue::Float(v) => Value::Float(v.to_bits()),
@@ -198,8 +196,8 @@ proptest! {
             prop_assert!(again.errors().is_empty(), "{:?} -> {:?}", String::from_utf8_lossy(&line), again.error_message());
             let q = again.points().next().unwrap();
             prop_assert_eq!(q.measurement(), p.measurement());
-            prop_assert_eq!(q.tags(), p.tags());
-            prop_assert_eq!(q.fields(), p.fields());
+            prop_assert_eq!(q.tags().collect::<Vec<_>>(), p.tags().collect::<Vec<_>>());
+            prop_assert_eq!(q.fields().collect::<Vec<_>>(), p.fields().collect::<Vec<_>>());
             prop_assert_eq!(q.timestamp(), p.timestamp());
         }
     }

@@ -29,7 +29,6 @@ fn render(body: &[u8], o: ParseOptions) -> String {
             LineOutcome::Point(p) => {
                 let fields: Vec<String> = p
                     .fields()
-                    .iter()
                     .map(|f| {
                         let key = String::from_utf8_lossy(f.key);
                         match f.value {
@@ -239,6 +238,9 @@ fn rejected_lines() {
         ("cpu,b=1,a=2,b=3 v=1", "E duplicate tags"),
         ("cpu,a=1,b=2,a=3 v=1", "E duplicate tags"),
         ("cpu,z=1,a=1,z=1 v=1", "E duplicate tags"),
+        // every tag is scanned before duplicates are looked for, as in influxd
+        ("cpu,a=1,a=2,b v=1", "E missing tag value"),
+        ("cpu,b=1,a=2,b=3", "E missing fields"),
         // fields section
         ("cpu =1", "E missing field key"),
         ("cpu v=1,=2", "E missing field key"),
