@@ -1,0 +1,144 @@
+//! Engine configuration: a plain serde struct; every option has a default.
+
+mod duration;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::StorageError;
+
+/// Storage engine settings. Durations are written like influxd's (`"0s"`,
+/// `"100ms"`, `"10m"`, `"4h"`); sizes are bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Data directory (node uuid, WAL, shards, tombstones).
+    /// Default: `/var/lib/tandem/data`.
+    pub dir: PathBuf,
+
+    /// How long the WAL syncer waits after the first pending write before it
+    /// fsyncs, to gather more batches into one fsync. Default: `0s` (sync as
+    /// soon as something is pending; batches arriving during an fsync still
+    /// share the next one).
+    #[serde(with = "duration")]
+    pub wal_fsync_delay: Duration,
+
+    /// WAL segment size; the syncer starts a new segment past it, and a
+    /// segment is deleted once all its records are in files.
+    /// Default: 64 MiB.
+    pub wal_segment_size: u64,
+
+    /// A shard's cache is snapshotted and written to Parquet files once it
+    /// holds this many bytes. Default: 25 MiB (influxd's default).
+    pub cache_snapshot_memory_size: u64,
+
+    /// Writes to a shard whose cache plus unwritten snapshots hold this many
+    /// bytes fail with the retryable `CacheFull`. Per shard, like influxd.
+    /// Default: 1 GiB (influxd's default).
+    pub cache_max_memory_size: u64,
+
+    /// A cache with no writes for this long is written to files even if it is
+    /// small. Default: `10m` (influxd's `cache-snapshot-write-cold-duration`).
+    #[serde(with = "duration")]
+    pub cache_snapshot_write_cold_duration: Duration,
+
+    /// A shard with no writes for this long is "cold": `ShardInfo` reports it
+    /// so and compaction merges each measurement into one file.
+    /// Default: `4h` (influxd's `compact-full-write-cold-duration`).
+    #[serde(with = "duration")]
+    pub cold_duration: Duration,
+
+    /// Compaction merges the files of one measurement and level once there
+    /// are this many of them. Default: 4.
+    pub compaction_min_files: usize,
+
+    /// Files at this level are only merged again by the cold full
+    /// compaction. Default: 3.
+    pub compaction_max_level: u32,
+
+    /// Rows per Parquet row group (the unit a reader decodes at once, and the
+    /// writer buffers). Default: 65536.
+    pub parquet_row_group_rows: usize,
+
+    /// zstd level for Parquet pages. Default: 1.
+    pub parquet_zstd_level: i32,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("/var/lib/tandem/data"),
+            wal_fsync_delay: Duration::ZERO,
+            wal_segment_size: 64 << 20,
+            cache_snapshot_memory_size: 25 << 20,
+            cache_max_memory_size: 1 << 30,
+            cache_snapshot_write_cold_duration: Duration::from_secs(600),
+            cold_duration: Duration::from_secs(4 * 3600),
+            compaction_min_files: 4,
+            compaction_max_level: 3,
+            parquet_row_group_rows: 65536,
+            parquet_zstd_level: 1,
+        }
+    }
+}
+
+impl StorageConfig {
+    /// Defaults with the given data directory.
+    pub fn with_dir(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: dir.into(),
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), StorageError> {
+        let bad = |m: &str| Err(StorageError::Config(m.to_owned()));
+        if self.wal_segment_size < 4096 || self.wal_segment_size > 1 << 40 {
+            return bad("wal_segment_size must be between 4 KiB and 1 TiB");
+        }
+        if self.cache_snapshot_memory_size == 0 {
+            return bad("cache_snapshot_memory_size must be > 0");
+        }
+        if self.cache_max_memory_size < self.cache_snapshot_memory_size {
+            return bad("cache_max_memory_size must be >= cache_snapshot_memory_size");
+        }
+        if self.compaction_min_files < 2 {
+            return bad("compaction_min_files must be >= 2");
+        }
+        if self.parquet_row_group_rows < 1024 {
+            return bad("parquet_row_group_rows must be >= 1024");
+        }
+        if !(1..=22).contains(&self.parquet_zstd_level) {
+            return bad("parquet_zstd_level must be 1..=22");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_like_json_round_trip_and_defaults() {
+        let c: StorageConfig = serde_json::from_str(r#"{"dir":"/x","wal_fsync_delay":"5ms"}"#).unwrap();
+        assert_eq!(c.dir, PathBuf::from("/x"));
+        assert_eq!(c.wal_fsync_delay, Duration::from_millis(5));
+        assert_eq!(c.cache_max_memory_size, 1 << 30);
+        let back: StorageConfig = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+        assert_eq!(back, c);
+        assert!(StorageConfig::default().validate().is_ok());
+    }
+
+    #[test]
+    fn rejects_unknown_keys_and_bad_values() {
+        assert!(serde_json::from_str::<StorageConfig>(r#"{"nope":1}"#).is_err());
+        let c = StorageConfig {
+            cache_max_memory_size: 1,
+            ..StorageConfig::default()
+        };
+        assert!(c.validate().is_err());
+    }
+}

@@ -1,0 +1,185 @@
+//! Writing snapshots to Parquet files: one file per measurement, then one
+//! manifest commit that lists the files and advances `flushed_lsn`.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+
+use super::Inner;
+use super::shard::{Shard, lock};
+use crate::StorageError;
+use crate::cache::frozen::{Frozen, FrozenRows};
+use crate::fields::{FieldId, FieldRegistry};
+use crate::manifest::FileMeta;
+use crate::merge::{Row, RowSource, TimeRange};
+use crate::parquet_io::schema::{FieldCol, FileLayout};
+use crate::parquet_io::writer::{MeasurementWriter, WriteOptions};
+use crate::{fsutil, series_key};
+
+impl Inner {
+    /// Writes the shard's pending snapshots and frees what they held.
+    pub(super) fn flush_shard(&self, shard: &Arc<Shard>) -> Result<(), StorageError> {
+        if flush_snapshots(shard, self.write_opts)? {
+            self.compactq.push(shard.id);
+            self.cleanup_wal();
+        }
+        Ok(())
+    }
+}
+
+/// Writes every queued snapshot of `shard`, oldest first. Returns whether
+/// anything was written.
+pub(super) fn flush_snapshots(shard: &Shard, opts: WriteOptions) -> Result<bool, StorageError> {
+    let _serial = lock(&shard.flush_lock);
+    let mut any = false;
+    loop {
+        let (snap, registry) = {
+            let st = lock(&shard.state);
+            if st.deleted {
+                return Ok(any);
+            }
+            (st.snapshots.front().cloned(), Arc::clone(&st.registry))
+        };
+        let Some(snap) = snap else { return Ok(any) };
+        let frozen = snap.frozen(&registry);
+        let names: Vec<(Arc<str>, u64, String)> = {
+            let mut m = lock(&shard.manifest);
+            frozen
+                .measurements
+                .keys()
+                .map(|meas| {
+                    let (id, name) = m.allocate_file(meas);
+                    (Arc::clone(meas), id, name)
+                })
+                .collect()
+        };
+        let mut written: Vec<FileMeta> = Vec::new();
+        let result = names.iter().try_for_each(|(meas, id, name)| {
+            let path = shard.dir.join(name);
+            let file = write_measurement(&path, &frozen, &registry, meas, opts)?;
+            if file.rows == 0 {
+                remove_logged(&path);
+                return Ok(());
+            }
+            written.push(FileMeta {
+                id: *id,
+                name: name.clone(),
+                measurement: meas.to_string(),
+                level: 0,
+                rows: file.rows,
+                bytes: file.bytes,
+                min_ts: file.min_ts,
+                max_ts: file.max_ts,
+            });
+            Ok(())
+        });
+        let result = result.and_then(|()| {
+            fsutil::sync_dir(&shard.dir).map_err(|e| StorageError::io(shard.dir.display(), e))
+        });
+        if let Err(e) = result {
+            for (_, _, name) in &names {
+                remove_logged(&shard.dir.join(name));
+            }
+            return Err(e);
+        }
+        let mut m = lock(&shard.manifest);
+        if lock(&shard.state).deleted {
+            return Ok(any);
+        }
+        let mut next = m.clone();
+        next.files.extend(written.iter().cloned());
+        next.add_fields(frozen.fields.iter().map(|&f| registry.entry(f)));
+        if frozen.last_lsn > next.flushed_lsn {
+            next.flushed_lsn = frozen.last_lsn;
+        }
+        if let Err(e) = next.store(&shard.dir) {
+            drop(m);
+            for f in &written {
+                remove_logged(&shard.dir.join(&f.name));
+            }
+            return Err(e);
+        }
+        *m = next;
+        let mut st = lock(&shard.state);
+        if st.snapshots.front().is_some_and(|s| Arc::ptr_eq(s, &snap)) {
+            st.snapshots.pop_front();
+            st.snapshot_bytes = st.snapshot_bytes.saturating_sub(snap.bytes);
+        }
+        any = true;
+    }
+}
+
+fn write_measurement(
+    path: &Path,
+    frozen: &Arc<Frozen>,
+    registry: &Arc<FieldRegistry>,
+    measurement: &str,
+    opts: WriteOptions,
+) -> Result<crate::parquet_io::writer::WrittenFile, StorageError> {
+    let list = frozen
+        .measurements
+        .get(measurement)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let mut tags = BTreeSet::new();
+    let mut fids = BTreeSet::new();
+    for &s in list {
+        let s = &frozen.series[s as usize];
+        for (k, _) in series_key::tags(&s.key) {
+            if !tags.contains(k) {
+                tags.insert(series_key::unescape_tag(k).into_owned());
+            }
+        }
+        fids.extend(s.columns.iter().map(|c| c.field));
+    }
+    let fields: Vec<FieldCol> = fids
+        .iter()
+        .map(|&f| {
+            let d = registry.get(f);
+            FieldCol {
+                key: d.key.to_string(),
+                ty: d.ty,
+            }
+        })
+        .collect();
+    let layout = FileLayout::build(measurement, tags.into_iter().collect(), fields);
+    let col_of = field_columns(&layout, registry, measurement);
+    let mut w = MeasurementWriter::create(path, measurement, layout, opts)?;
+    let mut src = FrozenRows::measurement(
+        Arc::clone(frozen),
+        Arc::clone(registry),
+        measurement,
+        TimeRange::ALL,
+    );
+    let mut row = Row::default();
+    while src.next_row(&mut row)? {
+        let values = row
+            .fields
+            .drain(..)
+            .filter_map(|(f, v)| col_of.get(&f).map(|&c| (c, v)));
+        w.push(&row.series, row.ts, row.version, values)?;
+    }
+    w.finish()
+}
+
+/// Field id → field column index of `layout`.
+pub(super) fn field_columns(
+    layout: &FileLayout,
+    registry: &FieldRegistry,
+    measurement: &str,
+) -> HashMap<FieldId, usize> {
+    layout
+        .fields
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| registry.lookup(measurement, &f.key).map(|id| (id, i)))
+        .collect()
+}
+
+pub(super) fn remove_logged(path: &Path) {
+    if let Err(e) = std::fs::remove_file(path)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::warn!(path = %path.display(), error = %e, "could not remove file");
+    }
+}

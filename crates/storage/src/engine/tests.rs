@@ -1,0 +1,470 @@
+use std::io;
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use tandem_model::{FieldType, FieldValue, ShardId};
+
+use super::*;
+use crate::testkit::{Model, batch, export_all, export_range, p, small_config, v};
+use crate::{ShardStore, TimeRange, WriteOutcome};
+
+const S: ShardId = ShardId(1);
+
+fn open(dir: &Path) -> Engine {
+    Engine::open(small_config(dir), EngineOptions::default()).unwrap()
+}
+
+fn int(i: i64) -> FieldValue {
+    FieldValue::Integer(i)
+}
+
+fn float(f: f64) -> FieldValue {
+    FieldValue::Float(f)
+}
+
+#[test]
+fn export_is_sorted_by_series_then_time_with_fields_by_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = open(dir.path());
+    e.create_shard(S).unwrap();
+    let b = batch(&[
+        p("mem,host=b", 20, &[("z", int(1)), ("a", float(2.5))]),
+        p("cpu,host=a", 30, &[("usage", float(1.0))]),
+        p("cpu,host=a", 10, &[("usage", float(0.5)), ("idle", int(7))]),
+        p(
+            "cpu!",
+            5,
+            &[
+                ("x", FieldValue::Boolean(true)),
+                ("s", FieldValue::String("a \"q\"".into())),
+            ],
+        ),
+    ]);
+    let out = e.write_blocking(S, v(1), &b).unwrap();
+    assert_eq!(
+        out,
+        WriteOutcome {
+            written: 4,
+            dropped: 0,
+            first_conflict: None
+        }
+    );
+    let got = export_all(&e, S);
+    let want = [
+        r#"cpu! s="a \"q\"",x=true 5"#,
+        "cpu,host=a idle=7i,usage=0.5 10",
+        "cpu,host=a usage=1 30",
+        "mem,host=b a=2.5,z=1i 20",
+    ];
+    assert_eq!(got, want.map(|l| format!("{l}\n")).concat());
+    // The same after the data moved to Parquet files.
+    e.flush().unwrap();
+    assert_eq!(export_all(&e, S), got);
+    assert_eq!(
+        export_range(&e, S, TimeRange::new(10, 20)),
+        "cpu,host=a idle=7i,usage=0.5 10\nmem,host=b a=2.5,z=1i 20\n"
+    );
+}
+
+#[test]
+fn type_conflicts_drop_whole_points_and_survive_restarts() {
+    let conflict = "field type conflict: input field \"f\" on measurement \"m\" is type integer, already exists as type float";
+    // (batch, written, dropped, first conflict)
+    type Case = (Vec<crate::testkit::Point>, usize, usize, Option<&'static str>);
+    let cases: Vec<Case> = vec![
+        (vec![p("m,t=1", 1, &[("f", float(1.0))])], 1, 0, None),
+        (
+            vec![
+                p("m,t=1", 2, &[("f", int(2))]),
+                p("m,t=1", 3, &[("f", float(3.0)), ("g", int(3))]),
+            ],
+            1,
+            1,
+            Some(conflict),
+        ),
+        // A new field in a dropped point is not registered...
+        (
+            vec![p("m,t=1", 4, &[("h", FieldValue::Boolean(true)), ("f", int(4))])],
+            0,
+            1,
+            Some(conflict),
+        ),
+        // ...so it can still take another type.
+        (vec![p("m,t=1", 5, &[("h", int(5))])], 1, 0, None),
+        // Within one batch the first point decides a new field's type.
+        (
+            vec![
+                p("m,t=1", 6, &[("k", int(6))]),
+                p("m,t=1", 7, &[("k", float(7.0))]),
+            ],
+            1,
+            1,
+            None,
+        ),
+        // Other measurements have their own types.
+        (vec![p("other", 8, &[("f", int(8))])], 1, 0, None),
+    ];
+    for restart in ["none", "drop", "flush+drop"] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut e = open(dir.path());
+        e.create_shard(S).unwrap();
+        for (i, (points, written, dropped, first)) in cases.iter().enumerate() {
+            let out = e.write_blocking(S, v(i as u64), &batch(points)).unwrap();
+            assert_eq!(
+                (out.written, out.dropped),
+                (*written, *dropped),
+                "{restart}: case {i}"
+            );
+            if let Some(text) = first {
+                assert_eq!(
+                    out.first_conflict.as_ref().unwrap().to_string(),
+                    *text,
+                    "{restart}: case {i}"
+                );
+                assert!(
+                    out.clone()
+                        .into_result()
+                        .unwrap_err()
+                        .to_string()
+                        .starts_with("partial write: field type conflict")
+                );
+            }
+            match restart {
+                "drop" => {
+                    drop(e);
+                    e = open(dir.path());
+                }
+                "flush+drop" => {
+                    e.flush().unwrap();
+                    drop(e);
+                    e = open(dir.path());
+                }
+                _ => {}
+            }
+        }
+        let k_float = e
+            .write_blocking(S, v(99), &batch(&[p("m,t=1", 9, &[("k", float(1.0))])]))
+            .unwrap();
+        assert_eq!(k_float.dropped, 1, "{restart}: type of k survived");
+        assert_eq!(
+            export_all(&e, S),
+            "m,t=1 f=1 1\nm,t=1 f=3,g=3i 3\nm,t=1 h=5i 5\nm,t=1 k=6i 6\nother f=8i 8\n",
+            "{restart}"
+        );
+    }
+}
+
+#[test]
+fn acknowledged_writes_survive_a_drop_without_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = Model::default();
+    {
+        let e = open(dir.path());
+        e.create_shard(S).unwrap();
+        for i in 0..300 {
+            let points: Vec<_> = (0..20)
+                .map(|j| p(&format!("cpu,host=h{}", j % 7), i * 10 + j, &[("v", int(i * j))]))
+                .collect();
+            e.write_blocking(S, v(i as u64), &batch(&points)).unwrap();
+            model.apply(v(i as u64), &points);
+        }
+        // Small caches: some of it is in files, some only in the WAL.
+        assert!(e.shard_info(S).unwrap().file_count > 0);
+    }
+    let e = open(dir.path());
+    assert_eq!(export_all(&e, S), model.export());
+    let info = e.shard_info(S).unwrap();
+    assert!(info.point_count >= 6000, "{info:?}");
+}
+
+#[test]
+fn deleted_shards_stay_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = batch(&[p("m", 1, &[("f", int(1))])]);
+    {
+        let e = open(dir.path());
+        assert!(matches!(
+            e.write_blocking(S, v(1), &b),
+            Err(StorageError::ShardNotFound(_))
+        ));
+        e.create_shard(S).unwrap();
+        e.create_shard(S).unwrap();
+        e.write_blocking(S, v(1), &b).unwrap();
+        e.flush().unwrap();
+        e.write_blocking(S, v(2), &b).unwrap(); // only in the WAL
+        e.delete_shard(S).unwrap();
+        e.delete_shard(S).unwrap();
+        assert!(matches!(
+            e.write_blocking(S, v(3), &b),
+            Err(StorageError::ShardDeleted(_))
+        ));
+        assert!(matches!(e.create_shard(S), Err(StorageError::ShardDeleted(_))));
+        assert!(matches!(
+            e.export(S, TimeRange::ALL),
+            Err(StorageError::ShardDeleted(_))
+        ));
+        assert!(!dir.path().join("shards/1").exists());
+        // Never-created ids can be tombstoned too.
+        e.delete_shard(ShardId(77)).unwrap();
+    }
+    let e = open(dir.path());
+    assert_eq!(e.shards(), Vec::<ShardId>::new());
+    assert!(matches!(
+        e.write_blocking(S, v(4), &b),
+        Err(StorageError::ShardDeleted(_))
+    ));
+    assert!(matches!(
+        e.create_shard(ShardId(77)),
+        Err(StorageError::ShardDeleted(_))
+    ));
+    assert_eq!(e.missing_shards(&[S, ShardId(2)]), vec![S, ShardId(2)]);
+}
+
+#[test]
+fn node_uuid_guards_the_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = |u: &str| EngineOptions {
+        node_uuid: Some(u.to_owned()),
+        ..EngineOptions::default()
+    };
+    {
+        let e = Engine::open(small_config(dir.path()), opts("node-a")).unwrap();
+        assert_eq!(e.node_uuid(), "node-a");
+        e.create_shard(ShardId(1)).unwrap();
+        assert_eq!(e.missing_shards(&[ShardId(1), ShardId(2)]), vec![ShardId(2)]);
+    }
+    match Engine::open(small_config(dir.path()), opts("node-b")) {
+        Err(StorageError::ForeignDataDir { found, .. }) => assert_eq!(found, "node-a"),
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("opened a foreign data dir"),
+    }
+    let e = Engine::open(small_config(dir.path()), EngineOptions::default()).unwrap();
+    assert_eq!(e.node_uuid(), "node-a");
+    // A wiped disk under a known node: every shard is reported missing.
+    let empty = tempfile::tempdir().unwrap();
+    let e = Engine::open(small_config(empty.path()), opts("node-a")).unwrap();
+    assert_eq!(e.missing_shards(&[ShardId(1)]), vec![ShardId(1)]);
+}
+
+#[test]
+fn cache_full_is_retryable_and_clears_after_a_flush() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = StorageConfig {
+        cache_snapshot_memory_size: 8 << 10,
+        cache_max_memory_size: 8 << 10,
+        ..small_config(dir.path())
+    };
+    let e = Engine::open(cfg, EngineOptions::default()).unwrap();
+    e.pause_background();
+    e.create_shard(S).unwrap();
+    let points: Vec<_> = (0..500).map(|i| p("m,h=x", i, &[("f", int(i))])).collect();
+    e.write_blocking(S, v(1), &batch(&points)).unwrap();
+    let err = e.write_blocking(S, v(2), &batch(&points)).unwrap_err();
+    assert!(
+        matches!(err, StorageError::CacheFull { .. }) && err.is_retryable(),
+        "{err}"
+    );
+    e.flush().unwrap();
+    e.write_blocking(S, v(2), &batch(&points)).unwrap();
+}
+
+#[test]
+fn fsync_failure_poisons_engine_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let fail = Arc::new(AtomicBool::new(false));
+    let f = Arc::clone(&fail);
+    let hook: SyncHook = Arc::new(move |path: &Path| {
+        if f.load(Ordering::SeqCst) && path.extension().is_some_and(|e| e == "wal") {
+            Err(io::Error::other("injected EIO"))
+        } else {
+            Ok(())
+        }
+    });
+    let e = Engine::open(
+        small_config(dir.path()),
+        EngineOptions {
+            wal_sync_hook: Some(hook),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    e.create_shard(S).unwrap();
+    let b = batch(&[p("m", 1, &[("f", int(1))])]);
+    e.write_blocking(S, v(1), &b).unwrap();
+    fail.store(true, Ordering::SeqCst);
+    assert!(matches!(
+        e.write_blocking(S, v(2), &b),
+        Err(StorageError::WalPoisoned(_))
+    ));
+    fail.store(false, Ordering::SeqCst);
+    for i in 3..6 {
+        assert!(matches!(
+            e.write_blocking(S, v(i), &b),
+            Err(StorageError::WalPoisoned(_))
+        ));
+    }
+    // Reads keep working.
+    assert!(export_all(&e, S).starts_with("m f=1i 1"));
+}
+
+#[test]
+fn flushed_wal_segments_are_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = StorageConfig {
+        cache_snapshot_memory_size: 64 << 20,
+        wal_segment_size: 8 << 10,
+        ..small_config(dir.path())
+    };
+    let e = Engine::open(cfg, EngineOptions::default()).unwrap();
+    e.create_shard(S).unwrap();
+    for i in 0..200 {
+        let points: Vec<_> = (0..50)
+            .map(|j| p("m,h=a", i * 100 + j, &[("f", int(j))]))
+            .collect();
+        e.write_blocking(S, v(i as u64), &batch(&points)).unwrap();
+    }
+    assert!(e.wal_segment_count() > 10, "{}", e.wal_segment_count());
+    e.flush().unwrap();
+    assert!(e.wal_segment_count() <= 3, "{}", e.wal_segment_count());
+}
+
+#[test]
+fn digests_agree_across_layouts_and_differ_on_content() {
+    let points_a: Vec<_> = (0..50)
+        .map(|i| p(&format!("c,h={}", i % 5), i, &[("f", int(i)), ("g", float(0.5))]))
+        .collect();
+    let points_b: Vec<_> = (0..50)
+        .map(|i| p(&format!("c,h={}", i % 5), i, &[("f", int(-i))]))
+        .collect();
+    let digest = |order: &[(u64, bool)], flush_between: bool| {
+        let dir = tempfile::tempdir().unwrap();
+        let e = open(dir.path());
+        e.create_shard(S).unwrap();
+        for &(ver, a) in order {
+            e.write_blocking(S, v(ver), &batch(if a { &points_a } else { &points_b }))
+                .unwrap();
+            if flush_between {
+                e.flush().unwrap();
+            }
+        }
+        e.digest(S, Duration::from_nanos(16)).unwrap()
+    };
+    let d1 = digest(&[(1, true), (2, false)], false);
+    let d2 = digest(&[(2, false), (1, true), (1, true)], true);
+    let d3 = digest(&[(2, true), (1, false)], false);
+    assert_eq!(d1, d2);
+    assert_ne!(d1, d3);
+    assert_eq!(
+        d1.buckets.iter().map(|b| b.start).collect::<Vec<_>>(),
+        vec![0, 16, 32, 48]
+    );
+    assert_eq!(d1.buckets.iter().map(|b| b.cells).sum::<u64>(), 100);
+}
+
+#[test]
+fn shard_files_are_plain_parquet() {
+    use arrow_array::Array;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let dir = tempfile::tempdir().unwrap();
+    let e = open(dir.path());
+    e.create_shard(S).unwrap();
+    let b = batch(&[
+        p("cpu,host=a,region=eu", 2, &[("usage", float(1.5)), ("n", int(3))]),
+        p("cpu,host=b", 1, &[("usage", float(2.5))]),
+    ]);
+    e.write_blocking(S, v(1), &b).unwrap();
+    e.flush().unwrap();
+    let files: Vec<_> = std::fs::read_dir(dir.path().join("shards/1"))
+        .unwrap()
+        .map(|f| f.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
+        .collect();
+    assert_eq!(files.len(), 1);
+    let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&files[0]).unwrap())
+        .unwrap()
+        .build()
+        .unwrap();
+    let batches: Vec<_> = reader.map(|b| b.unwrap()).collect();
+    let schema = batches[0].schema();
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "time",
+            "host",
+            "region",
+            "n",
+            "usage",
+            "_series",
+            "_version_hlc",
+            "_version_node",
+            "_version_seq"
+        ]
+    );
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    assert_eq!(rows, 2);
+    let region = batches[0]
+        .column(2)
+        .as_any()
+        .downcast_ref::<arrow_array::StringArray>()
+        .unwrap();
+    assert_eq!((region.value(0), region.is_null(1)), ("eu", true));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_writes_through_the_trait() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn ShardStore> = Arc::new(open(dir.path()));
+    store.create_shard(S).unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..16u64 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            let b = batch(&[p("m,h=a", i as i64, &[("f", int(i as i64))])]);
+            store.write(S, v(i), &b).await.unwrap()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap().written, 1);
+    }
+    let info = store.shard_info(S).unwrap();
+    assert_eq!(info.point_count, 16);
+    assert!(!info.cold);
+    store.close().unwrap();
+    assert!(matches!(store.close(), Err(StorageError::Closed)));
+    let b = batch(&[p("m", 1, &[("f", int(1))])]);
+    assert!(matches!(
+        store.write(S, v(1), &b).await,
+        Err(StorageError::Closed)
+    ));
+}
+
+#[test]
+fn field_types_are_reported_with_influxd_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = open(dir.path());
+    e.create_shard(S).unwrap();
+    let table: [(FieldValue, FieldType); 5] = [
+        (float(1.0), FieldType::Float),
+        (int(1), FieldType::Integer),
+        (FieldValue::Unsigned(1), FieldType::Unsigned),
+        (FieldValue::String("x".into()), FieldType::String),
+        (FieldValue::Boolean(true), FieldType::Boolean),
+    ];
+    for (i, (val, ty)) in table.iter().enumerate() {
+        let field = format!("f{i}");
+        e.write_blocking(S, v(1), &batch(&[p("m", 1, &[(&field, val.clone())])]))
+            .unwrap();
+        let other = if *ty == FieldType::Float {
+            int(1)
+        } else {
+            float(1.0)
+        };
+        let out = e
+            .write_blocking(S, v(2), &batch(&[p("m", 2, &[(&field, other.clone())])]))
+            .unwrap();
+        let c = out.first_conflict.unwrap();
+        assert_eq!((c.existing, c.input), (*ty, other.field_type()));
+    }
+}

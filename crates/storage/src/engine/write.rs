@@ -1,0 +1,158 @@
+//! The write path: type check + cache update + WAL append under the shard
+//! lock, then waiting for the group-commit fsync outside it.
+
+use std::borrow::Cow;
+use std::time::SystemTime;
+
+use tandem_model::{PointsBuf, PointsBufBuilder, PointsView, ShardId, Version};
+
+use super::shard::lock;
+use super::{Engine, Inner};
+use crate::wal::{MAX_BATCH_BYTES, Ticket};
+use crate::{StorageError, WriteOutcome};
+
+/// A write that is in the cache and the WAL's page cache, not yet durable.
+/// Acknowledge it only after [`PendingWrite::wait`] or
+/// [`PendingWrite::durable`] returns `Ok`.
+#[must_use = "a write is durable only once waited for"]
+pub struct PendingWrite<'e> {
+    inner: &'e Inner,
+    ticket: Option<Ticket>,
+    outcome: WriteOutcome,
+}
+
+impl PendingWrite<'_> {
+    /// Blocks the thread until the WAL record is fsync'd. Not for async
+    /// contexts.
+    pub fn wait(self) -> Result<WriteOutcome, StorageError> {
+        if let Some(t) = self.ticket {
+            self.inner.wal.wait(t)?;
+        }
+        Ok(self.outcome)
+    }
+
+    /// Waits, without blocking the thread, until the WAL record is fsync'd.
+    pub async fn durable(self) -> Result<WriteOutcome, StorageError> {
+        if let Some(t) = self.ticket {
+            self.inner.wal.wait_async(t).await?;
+        }
+        Ok(self.outcome)
+    }
+}
+
+impl Engine {
+    /// Applies a batch to the shard's cache and appends it to the WAL; the
+    /// returned [`PendingWrite`] tells when it is durable. Costs CPU (about
+    /// the size of the batch), never an fsync.
+    pub fn append(
+        &self,
+        shard: ShardId,
+        version: Version,
+        points: &PointsBuf,
+    ) -> Result<PendingWrite<'_>, StorageError> {
+        self.inner.append(shard, version, points)
+    }
+
+    /// [`Engine::append`] then [`PendingWrite::wait`].
+    pub fn write_blocking(
+        &self,
+        shard: ShardId,
+        version: Version,
+        points: &PointsBuf,
+    ) -> Result<WriteOutcome, StorageError> {
+        self.append(shard, version, points)?.wait()
+    }
+
+    /// [`Engine::append`] then [`PendingWrite::durable`].
+    pub async fn write(
+        &self,
+        shard: ShardId,
+        version: Version,
+        points: &PointsBuf,
+    ) -> Result<WriteOutcome, StorageError> {
+        self.append(shard, version, points)?.durable().await
+    }
+}
+
+impl Inner {
+    fn append(
+        &self,
+        id: ShardId,
+        version: Version,
+        points: &PointsBuf,
+    ) -> Result<PendingWrite<'_>, StorageError> {
+        self.check_open()?;
+        if let Some(p) = self.wal.poisoned() {
+            return Err(StorageError::WalPoisoned(p));
+        }
+        let shard = self.shard(id)?;
+        if points.as_bytes().len() > MAX_BATCH_BYTES {
+            return Err(StorageError::BatchTooLarge {
+                bytes: points.as_bytes().len(),
+                limit: MAX_BATCH_BYTES,
+            });
+        }
+        let view = points.view();
+        let mut guard = lock(&shard.state);
+        let st = &mut *guard;
+        if st.deleted {
+            return Err(StorageError::ShardDeleted(id));
+        }
+        let held = st.held_bytes() as u64;
+        if held >= self.config.cache_max_memory_size {
+            return Err(StorageError::CacheFull {
+                shard: id,
+                bytes: held,
+                limit: self.config.cache_max_memory_size,
+            });
+        }
+        let applied = st.cache.apply(&mut st.registry, &view, version);
+        let mut ticket = None;
+        if applied.written > 0 {
+            // The WAL holds exactly what was accepted, so replay never has to
+            // decide about types again.
+            let record: Cow<'_, [u8]> = if applied.dropped == 0 {
+                Cow::Borrowed(points.as_bytes())
+            } else {
+                Cow::Owned(without_points(&view, &applied.dropped_points).into_bytes())
+            };
+            let (t, lsn) = self.wal.append(id, version, &record)?;
+            st.cache.note_lsn(lsn);
+            ticket = Some(t);
+            st.last_write = SystemTime::now();
+        }
+        if st.cache.bytes() as u64 >= self.config.cache_snapshot_memory_size && st.rotate() {
+            self.flushq.push(id);
+        }
+        drop(guard);
+        Ok(PendingWrite {
+            inner: self,
+            ticket,
+            outcome: WriteOutcome {
+                written: applied.written,
+                dropped: applied.dropped,
+                first_conflict: applied.first_conflict,
+            },
+        })
+    }
+}
+
+/// Re-encodes a batch without the points at `dropped` (sorted indexes).
+fn without_points(view: &PointsView<'_>, dropped: &[u32]) -> PointsBuf {
+    let mut b = PointsBufBuilder::new();
+    let mut skip = dropped.iter().peekable();
+    for (i, p) in view.iter().enumerate() {
+        if skip.peek().is_some_and(|&&d| d as usize == i) {
+            skip.next();
+            continue;
+        }
+        // The batch's series index is a perfect hash of the key within it.
+        b.push(
+            p.series_key.as_bytes(),
+            u64::from(p.series_index),
+            p.ts,
+            p.fields().map(|f| (f.key.as_bytes(), f.value)),
+        );
+    }
+    b.finish()
+}

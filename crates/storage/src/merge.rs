@@ -1,0 +1,248 @@
+//! Streaming k-way merge of sorted row sources (Parquet files, frozen
+//! snapshots) applying the convergence rule per cell.
+//!
+//! Every source yields rows sorted by (series key, time), rows with the
+//! same (series, time) adjacent. The merger gathers all candidates of one
+//! (series, time) from every source and keeps, per field, the greatest
+//! `(version, value)` — so the output is the same whatever the sources are
+//! and however rows are split between them. Memory is one row per source
+//! plus one group.
+
+use tandem_model::{FieldValue, Version};
+
+use crate::StorageError;
+use crate::convergence::candidate_cmp;
+use crate::fields::FieldId;
+
+/// An inclusive range of timestamps (ns since the epoch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TimeRange {
+    pub start: i64,
+    pub end: i64,
+}
+
+impl TimeRange {
+    /// Every timestamp.
+    pub const ALL: TimeRange = TimeRange {
+        start: i64::MIN,
+        end: i64::MAX,
+    };
+
+    /// `start..=end`.
+    pub const fn new(start: i64, end: i64) -> Self {
+        Self { start, end }
+    }
+
+    pub const fn contains(&self, ts: i64) -> bool {
+        self.start <= ts && ts <= self.end
+    }
+
+    pub const fn overlaps(&self, min: i64, max: i64) -> bool {
+        self.start <= max && min <= self.end
+    }
+}
+
+impl Default for TimeRange {
+    fn default() -> Self {
+        Self::ALL
+    }
+}
+
+/// One stored row: the fields of a (series, time) written with one version.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(crate) struct Row {
+    pub series: String,
+    pub ts: i64,
+    pub version: Version,
+    pub fields: Vec<(FieldId, FieldValue)>,
+}
+
+pub(crate) trait RowSource: Send {
+    /// Overwrites `row` with the next row; `false` at the end.
+    fn next_row(&mut self, row: &mut Row) -> Result<bool, StorageError>;
+}
+
+/// The winning value of one field of a (series, time).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Winner {
+    pub field: FieldId,
+    pub version: Version,
+    pub value: FieldValue,
+}
+
+pub(crate) struct Merger {
+    sources: Vec<Box<dyn RowSource>>,
+    rows: Vec<Row>,
+    live: Vec<bool>,
+}
+
+impl Merger {
+    pub(crate) fn new(mut sources: Vec<Box<dyn RowSource>>) -> Result<Self, StorageError> {
+        let mut rows = Vec::with_capacity(sources.len());
+        let mut live = Vec::with_capacity(sources.len());
+        for s in &mut sources {
+            let mut row = Row::default();
+            live.push(s.next_row(&mut row)?);
+            rows.push(row);
+        }
+        Ok(Self { sources, rows, live })
+    }
+
+    /// Loads the next (series, time) into `series` and its winners (sorted by
+    /// field id) into `winners`; returns its time, or `None` at the end.
+    pub(crate) fn next_group(
+        &mut self,
+        series: &mut String,
+        winners: &mut Vec<Winner>,
+    ) -> Result<Option<i64>, StorageError> {
+        let mut min: Option<usize> = None;
+        for i in 0..self.rows.len() {
+            if !self.live[i] {
+                continue;
+            }
+            min = match min {
+                Some(m)
+                    if (self.rows[m].series.as_str(), self.rows[m].ts)
+                        <= (self.rows[i].series.as_str(), self.rows[i].ts) =>
+                {
+                    Some(m)
+                }
+                _ => Some(i),
+            };
+        }
+        let Some(m) = min else { return Ok(None) };
+        series.clear();
+        series.push_str(&self.rows[m].series);
+        let ts = self.rows[m].ts;
+        winners.clear();
+        for i in 0..self.rows.len() {
+            while self.live[i] && self.rows[i].ts == ts && self.rows[i].series == *series {
+                let version = self.rows[i].version;
+                winners.extend(self.rows[i].fields.drain(..).map(|(field, value)| Winner {
+                    field,
+                    version,
+                    value,
+                }));
+                self.live[i] = self.sources[i].next_row(&mut self.rows[i])?;
+            }
+        }
+        winners.sort_by(|a, b| {
+            a.field
+                .cmp(&b.field)
+                .then_with(|| candidate_cmp((a.version, &a.value), (b.version, &b.value)))
+        });
+        let n = winners.len();
+        let mut w = 0;
+        for i in 0..n {
+            if i + 1 < n && winners[i + 1].field == winners[i].field {
+                continue;
+            }
+            winners.swap(w, i);
+            w += 1;
+        }
+        winners.truncate(w);
+        Ok(Some(ts))
+    }
+}
+
+/// A source over rows held in memory (tests and small merges).
+#[cfg(test)]
+pub(crate) struct VecSource(pub std::collections::VecDeque<Row>);
+
+#[cfg(test)]
+impl RowSource for VecSource {
+    fn next_row(&mut self, row: &mut Row) -> Result<bool, StorageError> {
+        match self.0.pop_front() {
+            Some(r) => {
+                *row = r;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(h: u64) -> Version {
+        Version {
+            hlc_ns: h,
+            node: 1,
+            seq: 0,
+        }
+    }
+
+    fn row(series: &str, ts: i64, ver: u64, fields: &[(FieldId, i64)]) -> Row {
+        Row {
+            series: series.into(),
+            ts,
+            version: v(ver),
+            fields: fields.iter().map(|&(f, x)| (f, FieldValue::Integer(x))).collect(),
+        }
+    }
+
+    type Groups = Vec<(String, i64, Vec<(FieldId, u64, i64)>)>;
+
+    fn run(sources: Vec<Vec<Row>>) -> Groups {
+        let boxed: Vec<Box<dyn RowSource>> = sources
+            .into_iter()
+            .map(|s| Box::new(VecSource(s.into())) as Box<dyn RowSource>)
+            .collect();
+        let mut m = Merger::new(boxed).unwrap();
+        let mut out = Vec::new();
+        let (mut series, mut winners) = (String::new(), Vec::new());
+        while let Some(ts) = m.next_group(&mut series, &mut winners).unwrap() {
+            let cells = winners
+                .iter()
+                .map(|w| match w.value {
+                    FieldValue::Integer(x) => (w.field, w.version.hlc_ns, x),
+                    _ => unreachable!(),
+                })
+                .collect();
+            out.push((series.clone(), ts, cells));
+        }
+        out
+    }
+
+    #[test]
+    fn per_field_newest_version_wins_across_sources() {
+        let a = vec![
+            row("cpu,h=a", 1, 5, &[(0, 10), (1, 11)]),
+            row("cpu,h=b", 1, 1, &[(0, 1)]),
+        ];
+        let b = vec![
+            row("cpu,h=a", 1, 3, &[(0, 99), (2, 12)]),
+            row("cpu,h=a", 1, 7, &[(1, 77)]),
+        ];
+        let got = run(vec![a, b]);
+        assert_eq!(
+            got,
+            vec![
+                ("cpu,h=a".into(), 1, vec![(0, 5, 10), (1, 7, 77), (2, 3, 12)]),
+                ("cpu,h=b".into(), 1, vec![(0, 1, 1)]),
+            ]
+        );
+    }
+
+    #[test]
+    fn equal_versions_tie_break_on_value_and_duplicates_are_idempotent() {
+        let a = vec![row("m", 1, 5, &[(0, 3)])];
+        let b = vec![row("m", 1, 5, &[(0, 8)])];
+        let c = vec![row("m", 1, 5, &[(0, 8)])];
+        let want = vec![("m".to_owned(), 1, vec![(0, 5, 8)])];
+        assert_eq!(run(vec![a.clone(), b.clone(), c.clone()]), want);
+        assert_eq!(run(vec![c, b, a]), want);
+    }
+
+    #[test]
+    fn time_range_is_inclusive() {
+        let r = TimeRange::new(5, 10);
+        let table = [(4, false), (5, true), (10, true), (11, false)];
+        for (ts, want) in table {
+            assert_eq!(r.contains(ts), want, "{ts}");
+        }
+        assert!(TimeRange::ALL.contains(i64::MIN) && TimeRange::ALL.contains(i64::MAX));
+    }
+}

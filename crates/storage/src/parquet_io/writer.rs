@@ -1,0 +1,292 @@
+//! Streaming writer of one measurement's rows into a Parquet file. Rows are
+//! buffered in Arrow builders for a few thousand rows, handed to the
+//! `ArrowWriter`, which closes a row group every `row_group_rows` rows:
+//! memory stays bounded however big the file gets.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    BooleanBuilder, Float64Builder, Int64Builder, StringBuilder, TimestampNanosecondBuilder, UInt32Builder,
+    UInt64Builder,
+};
+use arrow_array::{ArrayRef, RecordBatch};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, Encoding, ZstdLevel};
+use parquet::file::metadata::{KeyValue, SortingColumn};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+use tandem_model::{FieldType, FieldValue, Version};
+
+use super::schema::{self, FileLayout};
+use crate::StorageError;
+use crate::series_key;
+
+/// Rows per Arrow batch handed to the Parquet writer.
+const BATCH_ROWS: usize = 8192;
+
+enum FieldBuilder {
+    Float(Float64Builder),
+    Integer(Int64Builder),
+    Unsigned(UInt64Builder),
+    String(StringBuilder),
+    Boolean(BooleanBuilder),
+}
+
+impl FieldBuilder {
+    fn new(ty: FieldType) -> Self {
+        match ty {
+            FieldType::Float => FieldBuilder::Float(Float64Builder::new()),
+            FieldType::Integer => FieldBuilder::Integer(Int64Builder::new()),
+            FieldType::Unsigned => FieldBuilder::Unsigned(UInt64Builder::new()),
+            FieldType::String => FieldBuilder::String(StringBuilder::new()),
+            FieldType::Boolean => FieldBuilder::Boolean(BooleanBuilder::new()),
+        }
+    }
+
+    /// Appends `v`, or null if absent or of another type (the registry
+    /// makes the latter impossible).
+    fn append(&mut self, v: Option<&FieldValue>) {
+        match (self, v) {
+            (FieldBuilder::Float(b), Some(FieldValue::Float(x))) => b.append_value(*x),
+            (FieldBuilder::Integer(b), Some(FieldValue::Integer(x))) => b.append_value(*x),
+            (FieldBuilder::Unsigned(b), Some(FieldValue::Unsigned(x))) => b.append_value(*x),
+            (FieldBuilder::String(b), Some(FieldValue::String(x))) => b.append_value(x),
+            (FieldBuilder::Boolean(b), Some(FieldValue::Boolean(x))) => b.append_value(*x),
+            (FieldBuilder::Float(b), _) => b.append_null(),
+            (FieldBuilder::Integer(b), _) => b.append_null(),
+            (FieldBuilder::Unsigned(b), _) => b.append_null(),
+            (FieldBuilder::String(b), _) => b.append_null(),
+            (FieldBuilder::Boolean(b), _) => b.append_null(),
+        }
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            FieldBuilder::Float(b) => Arc::new(b.finish()),
+            FieldBuilder::Integer(b) => Arc::new(b.finish()),
+            FieldBuilder::Unsigned(b) => Arc::new(b.finish()),
+            FieldBuilder::String(b) => Arc::new(b.finish()),
+            FieldBuilder::Boolean(b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+/// Settings for written files.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WriteOptions {
+    pub row_group_rows: usize,
+    pub zstd_level: i32,
+}
+
+/// Facts about a finished file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WrittenFile {
+    pub rows: u64,
+    pub bytes: u64,
+    pub min_ts: i64,
+    pub max_ts: i64,
+}
+
+pub(crate) struct MeasurementWriter {
+    path: PathBuf,
+    writer: ArrowWriter<File>,
+    layout: FileLayout,
+    time: TimestampNanosecondBuilder,
+    tags: Vec<StringBuilder>,
+    fields: Vec<FieldBuilder>,
+    series: StringBuilder,
+    hlc: UInt64Builder,
+    node: UInt32Builder,
+    seq: UInt32Builder,
+    buffered: usize,
+    cur_series: String,
+    cur_tags: Vec<Option<String>>,
+    row_values: Vec<Option<FieldValue>>,
+    rows: u64,
+    min_ts: i64,
+    max_ts: i64,
+}
+
+fn props(
+    layout: &FileLayout,
+    measurement: &str,
+    opts: WriteOptions,
+) -> Result<WriterProperties, StorageError> {
+    let level = ZstdLevel::try_new(opts.zstd_level).map_err(|e| StorageError::Config(e.to_string()))?;
+    let series_col = layout.series_col() as i32;
+    let mut b = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(level))
+        .set_max_row_group_row_count(Some(opts.row_group_rows))
+        .set_statistics_enabled(EnabledStatistics::Chunk)
+        .set_dictionary_enabled(false)
+        .set_sorting_columns(Some(vec![
+            SortingColumn {
+                column_idx: series_col,
+                descending: false,
+                nulls_first: false,
+            },
+            SortingColumn {
+                column_idx: 0,
+                descending: false,
+                nulls_first: false,
+            },
+        ]))
+        .set_key_value_metadata(Some(vec![
+            KeyValue::new(schema::META_FORMAT.to_owned(), schema::FORMAT.to_owned()),
+            KeyValue::new(schema::META_MEASUREMENT.to_owned(), measurement.to_owned()),
+        ]))
+        .set_column_encoding(ColumnPath::from(schema::TIME), Encoding::DELTA_BINARY_PACKED)
+        .set_column_encoding(
+            ColumnPath::from(schema::VERSION_HLC),
+            Encoding::DELTA_BINARY_PACKED,
+        );
+    // Repetitive text compresses best as a dictionary.
+    b = b.set_column_dictionary_enabled(ColumnPath::from(schema::SERIES), true);
+    for f in layout.arrow.fields().iter().skip(1).take(layout.tags.len()) {
+        b = b.set_column_dictionary_enabled(ColumnPath::from(f.name().as_str()), true);
+    }
+    for (f, col) in layout
+        .arrow
+        .fields()
+        .iter()
+        .skip(layout.first_field_col())
+        .zip(&layout.fields)
+    {
+        if matches!(col.ty, FieldType::String | FieldType::Boolean) {
+            b = b.set_column_dictionary_enabled(ColumnPath::from(f.name().as_str()), true);
+        }
+    }
+    Ok(b.build())
+}
+
+impl MeasurementWriter {
+    pub(crate) fn create(
+        path: &Path,
+        measurement: &str,
+        layout: FileLayout,
+        opts: WriteOptions,
+    ) -> Result<Self, StorageError> {
+        let file = File::create(path).map_err(|e| StorageError::io(path.display(), e))?;
+        let props = props(&layout, measurement, opts)?;
+        let writer = ArrowWriter::try_new(file, Arc::clone(&layout.arrow), Some(props))
+            .map_err(|e| write_err(path, e))?;
+        let n_tags = layout.tags.len();
+        let fields = layout.fields.iter().map(|f| FieldBuilder::new(f.ty)).collect();
+        let n_fields = layout.fields.len();
+        Ok(Self {
+            path: path.to_path_buf(),
+            writer,
+            time: TimestampNanosecondBuilder::new().with_timezone("UTC"),
+            tags: (0..n_tags).map(|_| StringBuilder::new()).collect(),
+            fields,
+            series: StringBuilder::new(),
+            hlc: UInt64Builder::new(),
+            node: UInt32Builder::new(),
+            seq: UInt32Builder::new(),
+            buffered: 0,
+            cur_series: String::new(),
+            cur_tags: vec![None; n_tags],
+            row_values: vec![None; n_fields],
+            rows: 0,
+            min_ts: i64::MAX,
+            max_ts: i64::MIN,
+            layout,
+        })
+    }
+
+    /// Appends a row; `values[i]` belongs to field column `i` of the layout.
+    /// Rows must come sorted by (series, time, version).
+    pub(crate) fn push(
+        &mut self,
+        series: &str,
+        ts: i64,
+        version: Version,
+        values: impl IntoIterator<Item = (usize, FieldValue)>,
+    ) -> Result<(), StorageError> {
+        if series != self.cur_series {
+            self.cur_series.clear();
+            self.cur_series.push_str(series);
+            self.cur_tags.iter_mut().for_each(|t| *t = None);
+            for (k, v) in series_key::tags(series) {
+                let k = series_key::unescape_tag(k);
+                if let Ok(i) = self.layout.tags.binary_search_by(|t| t.as_str().cmp(&k)) {
+                    self.cur_tags[i] = Some(series_key::unescape_tag(v).into_owned());
+                }
+            }
+        }
+        self.time.append_value(ts);
+        for (b, t) in self.tags.iter_mut().zip(&self.cur_tags) {
+            b.append_option(t.as_deref());
+        }
+        for (i, v) in values {
+            if let Some(slot) = self.row_values.get_mut(i) {
+                *slot = Some(v);
+            }
+        }
+        for (b, v) in self.fields.iter_mut().zip(self.row_values.iter_mut()) {
+            b.append(v.take().as_ref());
+        }
+        self.series.append_value(series);
+        self.hlc.append_value(version.hlc_ns);
+        self.node.append_value(version.node);
+        self.seq.append_value(version.seq);
+        self.rows += 1;
+        self.min_ts = self.min_ts.min(ts);
+        self.max_ts = self.max_ts.max(ts);
+        self.buffered += 1;
+        if self.buffered >= BATCH_ROWS {
+            self.write_batch()?;
+        }
+        Ok(())
+    }
+
+    fn write_batch(&mut self) -> Result<(), StorageError> {
+        if self.buffered == 0 {
+            return Ok(());
+        }
+        let mut cols: Vec<ArrayRef> = Vec::with_capacity(self.layout.arrow.fields().len());
+        cols.push(Arc::new(self.time.finish()));
+        cols.extend(self.tags.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
+        cols.extend(self.fields.iter_mut().map(FieldBuilder::finish));
+        cols.push(Arc::new(self.series.finish()));
+        cols.push(Arc::new(self.hlc.finish()));
+        cols.push(Arc::new(self.node.finish()));
+        cols.push(Arc::new(self.seq.finish()));
+        let batch = RecordBatch::try_new(Arc::clone(&self.layout.arrow), cols)
+            .map_err(|e| StorageError::io(self.path.display(), std::io::Error::other(e)))?;
+        self.writer.write(&batch).map_err(|e| write_err(&self.path, e))?;
+        self.buffered = 0;
+        Ok(())
+    }
+
+    /// Writes the footer and fsyncs the file (not its directory).
+    pub(crate) fn finish(mut self) -> Result<WrittenFile, StorageError> {
+        self.write_batch()?;
+        let file = self.writer.into_inner().map_err(|e| write_err(&self.path, e))?;
+        file.sync_all()
+            .map_err(|e| StorageError::io(self.path.display(), e))?;
+        let bytes = file
+            .metadata()
+            .map_err(|e| StorageError::io(self.path.display(), e))?
+            .len();
+        Ok(WrittenFile {
+            rows: self.rows,
+            bytes,
+            min_ts: self.min_ts,
+            max_ts: self.max_ts,
+        })
+    }
+}
+
+fn write_err(path: &Path, e: parquet::errors::ParquetError) -> StorageError {
+    let io = match e {
+        parquet::errors::ParquetError::External(inner) => match inner.downcast::<std::io::Error>() {
+            Ok(io) => *io,
+            Err(other) => std::io::Error::other(other),
+        },
+        other => std::io::Error::other(other),
+    };
+    StorageError::io(format!("writing {}", path.display()), io)
+}
