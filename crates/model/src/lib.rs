@@ -13,6 +13,7 @@
 //!   handoff.
 
 mod consistency;
+pub mod duration;
 mod field;
 mod ids;
 mod points;
