@@ -25,14 +25,19 @@
 //!
 //! Within one batch a later occurrence of the same (series, time, field)
 //! overrides an earlier one, as influxd does for duplicate points in a body.
+//!
+//! Format version 2 is the same with a 16-byte big-endian [`Version`] after
+//! each field's key index: rows read back from storage (export, copy-shard,
+//! repair), whose fields may each carry their own version.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use crate::{FieldType, FieldValueRef};
+use crate::{FieldType, FieldValueRef, Version};
 
 const MAGIC: &[u8; 2] = b"TP";
 const FORMAT_V1: u8 = 1;
+const FORMAT_V2: u8 = 2;
 const NONE: u32 = u32::MAX;
 
 /// Why bytes could not be decoded as a [`PointsBuf`]. Only a peer bug or
@@ -137,11 +142,22 @@ pub struct PointsBufBuilder {
 
     points: Vec<u8>,
     point_count: u32,
+    /// Format 2: every field carries its own version.
+    versioned: bool,
 }
 
 impl PointsBufBuilder {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A builder for rows whose fields carry their own versions (format 2);
+    /// use [`PointsBufBuilder::push_versioned`].
+    pub fn versioned() -> Self {
+        Self {
+            versioned: true,
+            ..Self::default()
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -170,18 +186,55 @@ impl PointsBufBuilder {
         ts: i64,
         fields: impl IntoIterator<Item = (&'a [u8], FieldValueRef<'a>)>,
     ) {
+        self.push_fields(
+            series_key,
+            series_hash,
+            ts,
+            fields.into_iter().map(|(k, v)| (k, v, None)),
+        );
+    }
+
+    /// Appends one row whose fields carry their own versions. Only for a
+    /// builder made with [`PointsBufBuilder::versioned`]; on a plain builder
+    /// the versions are left out.
+    pub fn push_versioned<'a>(
+        &mut self,
+        series_key: &[u8],
+        series_hash: u64,
+        ts: i64,
+        fields: impl IntoIterator<Item = (&'a [u8], FieldValueRef<'a>, Version)>,
+    ) {
+        self.push_fields(
+            series_key,
+            series_hash,
+            ts,
+            fields.into_iter().map(|(k, v, ver)| (k, v, Some(ver))),
+        );
+    }
+
+    fn push_fields<'a>(
+        &mut self,
+        series_key: &[u8],
+        series_hash: u64,
+        ts: i64,
+        fields: impl Iterator<Item = (&'a [u8], FieldValueRef<'a>, Option<Version>)>,
+    ) {
         let series = self.intern_series(series_key, series_hash);
         self.points.extend_from_slice(&series.to_le_bytes());
         self.points.extend_from_slice(&ts.to_le_bytes());
         let count_at = self.points.len();
         self.points.extend_from_slice(&[0u8; 6]);
         let mut n: u16 = 0;
-        for (i, (key, value)) in fields.into_iter().enumerate() {
+        for (i, (key, value, version)) in fields.enumerate() {
             if n == u16::MAX {
                 break;
             }
             let key_idx = self.intern_key(i, key);
             self.points.extend_from_slice(&key_idx.to_le_bytes());
+            if self.versioned {
+                self.points
+                    .extend_from_slice(&version.unwrap_or_default().to_bytes());
+            }
             self.points.push(value.field_type().tag());
             match value {
                 FieldValueRef::Float(v) => self.points.extend_from_slice(&v.to_bits().to_le_bytes()),
@@ -248,7 +301,7 @@ impl PointsBufBuilder {
     pub fn finish(self) -> PointsBuf {
         let mut out = Vec::with_capacity(self.encoded_len());
         out.extend_from_slice(MAGIC);
-        out.push(FORMAT_V1);
+        out.push(if self.versioned { FORMAT_V2 } else { FORMAT_V1 });
         out.extend_from_slice(&self.series_count.to_le_bytes());
         out.extend_from_slice(&self.series);
         out.extend_from_slice(&(self.keys.len() as u32).to_le_bytes());
@@ -272,6 +325,7 @@ pub struct PointsView<'a> {
     keys: Vec<&'a str>,
     points: &'a [u8],
     count: u32,
+    versioned: bool,
 }
 
 /// One decoded point.
@@ -293,6 +347,8 @@ pub struct FieldRef<'a> {
     /// Unescaped field key.
     pub key: &'a str,
     pub value: FieldValueRef<'a>,
+    /// The field's own version (format 2 only).
+    pub version: Option<Version>,
 }
 
 #[derive(Clone)]
@@ -343,6 +399,7 @@ impl<'a> PointsView<'a> {
             keys: Vec::new(),
             points: &[],
             count: 0,
+            versioned: false,
         }
     }
 
@@ -353,9 +410,10 @@ impl<'a> PointsView<'a> {
             return Err(DecodeError::BadMagic);
         }
         let format = c.u8()?;
-        if format != FORMAT_V1 {
+        if format != FORMAT_V1 && format != FORMAT_V2 {
             return Err(DecodeError::UnsupportedFormat(format));
         }
+        let versioned = format == FORMAT_V2;
         let n_series = c.u32()? as usize;
         // Each entry needs at least 4 bytes, which bounds the allocation by
         // the input size whatever the count claims.
@@ -385,6 +443,9 @@ impl<'a> PointsView<'a> {
                 let at = c.pos;
                 if c.u32()? as usize >= keys.len() {
                     return Err(DecodeError::IndexOutOfRange("field key", at));
+                }
+                if versioned {
+                    c.take(Version::ENCODED_LEN)?;
                 }
                 let at = c.pos;
                 let tag = c.u8()?;
@@ -416,6 +477,7 @@ impl<'a> PointsView<'a> {
             keys,
             points: &buf[start..],
             count,
+            versioned,
         })
     }
 
@@ -438,10 +500,16 @@ impl<'a> PointsView<'a> {
         &self.keys
     }
 
+    /// Whether fields carry their own versions (format 2).
+    pub fn is_versioned(&self) -> bool {
+        self.versioned
+    }
+
     pub fn iter(&self) -> PointIter<'_> {
         PointIter {
             series: &self.series,
             keys: &self.keys,
+            versioned: self.versioned,
             cursor: Cursor {
                 buf: self.points,
                 pos: 0,
@@ -455,6 +523,7 @@ impl<'a> PointsView<'a> {
 pub struct PointIter<'v> {
     series: &'v [&'v str],
     keys: &'v [&'v str],
+    versioned: bool,
     cursor: Cursor<'v>,
     left: u32,
 }
@@ -481,6 +550,7 @@ impl<'v> Iterator for PointIter<'v> {
             ts,
             fields: FieldIter {
                 keys: self.keys,
+                versioned: self.versioned,
                 cursor: Cursor { buf: fields, pos: 0 },
                 left: n,
             },
@@ -502,6 +572,7 @@ impl<'v> PointRef<'v> {
 #[derive(Clone)]
 pub struct FieldIter<'v> {
     keys: &'v [&'v str],
+    versioned: bool,
     cursor: Cursor<'v>,
     left: u16,
 }
@@ -522,6 +593,11 @@ impl<'v> Iterator for FieldIter<'v> {
         self.left -= 1;
         let c = &mut self.cursor;
         let key = *self.keys.get(c.u32().ok()? as usize)?;
+        let version = if self.versioned {
+            Some(Version::from_bytes(c.array().ok()?))
+        } else {
+            None
+        };
         let value = match FieldType::from_tag(c.u8().ok()?)? {
             FieldType::Float => FieldValueRef::Float(f64::from_bits(c.u64().ok()?)),
             FieldType::Integer => FieldValueRef::Integer(c.u64().ok()? as i64),
@@ -532,7 +608,7 @@ impl<'v> Iterator for FieldIter<'v> {
                 FieldValueRef::String(c.str(len).ok()?)
             }
         };
-        Some(FieldRef { key, value })
+        Some(FieldRef { key, value, version })
     }
 }
 
@@ -620,6 +696,65 @@ mod tests {
     }
 
     #[test]
+    fn versioned_rows_round_trip() {
+        let v = |n| Version {
+            hlc_ns: n,
+            node: 2,
+            seq: 3,
+        };
+        let mut b = PointsBufBuilder::versioned();
+        b.push_versioned(
+            b"cpu,host=a",
+            1,
+            10,
+            [
+                (&b"usage"[..], FieldValueRef::Integer(5), v(7)),
+                (&b"idle"[..], FieldValueRef::Float(0.5), v(9)),
+            ],
+        );
+        b.push_versioned(
+            b"cpu,host=b",
+            2,
+            11,
+            [(&b"note"[..], FieldValueRef::String("x"), v(1))],
+        );
+        let buf = PointsBuf::from_bytes(b.finish().into_bytes()).unwrap();
+        let view = buf.view();
+        assert!(view.is_versioned());
+        let got: Vec<(String, i64, String, Option<Version>)> = view
+            .iter()
+            .flat_map(|p| {
+                let (s, ts) = (p.series_key.to_owned(), p.ts);
+                p.fields()
+                    .map(move |f| (s.clone(), ts, f.key.to_owned(), f.version))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("cpu,host=a".into(), 10, "usage".into(), Some(v(7))),
+                ("cpu,host=a".into(), 10, "idle".into(), Some(v(9))),
+                ("cpu,host=b".into(), 11, "note".into(), Some(v(1))),
+            ]
+        );
+        let plain = encode(&[("m".into(), 1, vec![("f".into(), FieldValue::Boolean(true))])]);
+        assert!(!plain.view().is_versioned());
+        assert_eq!(
+            plain
+                .view()
+                .iter()
+                .next()
+                .unwrap()
+                .fields()
+                .next()
+                .unwrap()
+                .version,
+            None
+        );
+    }
+
+    #[test]
     fn interning_dedupes_series_and_keys() {
         let rows: Vec<Row> = (0..10)
             .map(|i| {
@@ -641,7 +776,7 @@ mod tests {
         let table: [(&[u8], DecodeError); 4] = [
             (b"", DecodeError::BadMagic),
             (b"XX\x01", DecodeError::BadMagic),
-            (b"TP\x02", DecodeError::UnsupportedFormat(2)),
+            (b"TP\x03", DecodeError::UnsupportedFormat(3)),
             (b"TP\x01\x00", DecodeError::Truncated(3)),
         ];
         for (bytes, want) in table {
