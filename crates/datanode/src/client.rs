@@ -1,0 +1,223 @@
+//! How a coordinator reaches shard owners: its own node through the same
+//! [`DataNode`] code path the gRPC service runs, every other node over
+//! pooled gRPC channels.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tandem_coordinator::ports::{OwnerAck, OwnerError, OwnerTransport, PortFuture, ShardWrite};
+use tandem_model::NodeId;
+use tandem_proto::WIRE_VERSION;
+use tandem_proto::auth::{AttachSecret, ClusterSecret};
+use tandem_proto::data::data_service_client::DataServiceClient;
+use tandem_proto::data::{WriteErrorCode, WriteShardRequest};
+use tonic::Code;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::error::DataError;
+use crate::node::DataNode;
+use crate::ownership::OwnershipView;
+use crate::service::DEFAULT_MAX_MESSAGE_BYTES;
+
+/// Client settings (`[data-client]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataClientConfig {
+    /// Connection attempt limit. Default: `1s` (Enterprise's dial-timeout).
+    #[serde(with = "tandem_model::duration")]
+    pub dial_timeout: Duration,
+    /// HTTP/2 connections kept per destination node; requests are spread
+    /// over them. Default: 2.
+    pub channels_per_node: usize,
+    /// Largest WriteShard message sent; a larger batch is rejected without
+    /// sending (not retryable). Default: 64 MiB.
+    pub max_message_bytes: usize,
+}
+
+impl Default for DataClientConfig {
+    fn default() -> Self {
+        Self {
+            dial_timeout: Duration::from_secs(1),
+            channels_per_node: 2,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+        }
+    }
+}
+
+type Client = DataServiceClient<InterceptedService<Channel, AttachSecret>>;
+
+struct Pool {
+    address: String,
+    channels: Vec<Channel>,
+    next: AtomicUsize,
+}
+
+/// The coordinator's transport to owners.
+pub struct DataClient {
+    local: Option<DataNode>,
+    directory: Arc<dyn OwnershipView>,
+    secret: ClusterSecret,
+    config: DataClientConfig,
+    pools: Mutex<HashMap<NodeId, Arc<Pool>>>,
+}
+
+impl std::fmt::Debug for DataClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataClient")
+            .field("local", &self.local.as_ref().map(DataNode::node))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Maps the data node's refusal to what the coordinator acts on.
+pub fn owner_error(e: DataError) -> OwnerError {
+    match e {
+        DataError::PartialWrite { reason, dropped } => OwnerError::PartialWrite { reason, dropped },
+        DataError::StaleRouting(s) | DataError::ShardNotFound(s) => OwnerError::StaleRouting(s),
+        DataError::ShardDeleted(s) => OwnerError::ShardDeleted(s),
+        DataError::CacheFull(_) => OwnerError::CacheFull,
+        DataError::Unavailable(m) => OwnerError::Unavailable(m),
+        DataError::Rejected(m) => OwnerError::Rejected(m),
+    }
+}
+
+impl DataClient {
+    /// `local`: this node's data role, if it has one (writes to it skip the
+    /// network). `directory` resolves node ids to data-service addresses.
+    pub fn new(
+        local: Option<DataNode>,
+        directory: Arc<dyn OwnershipView>,
+        secret: ClusterSecret,
+        config: DataClientConfig,
+    ) -> Self {
+        Self {
+            local,
+            directory,
+            secret,
+            config,
+            pools: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A client for `node`, reusing pooled channels (connections are made
+    /// lazily, on first use, within the dial timeout).
+    pub fn client(&self, node: NodeId) -> Result<Client, OwnerError> {
+        let address = self
+            .directory
+            .data_address(node)
+            .ok_or_else(|| OwnerError::Unavailable(format!("no address known for node {node}")))?;
+        let pool = {
+            let mut pools = self
+                .pools
+                .lock()
+                .map_err(|_| OwnerError::Unavailable("client pool poisoned".into()))?;
+            match pools.get(&node) {
+                Some(p) if p.address == address => Arc::clone(p),
+                _ => {
+                    let endpoint = Endpoint::from_shared(format!("http://{address}"))
+                        .map_err(|e| {
+                            OwnerError::Rejected(format!("bad address {address:?} for node {node}: {e}"))
+                        })?
+                        .connect_timeout(self.config.dial_timeout)
+                        .tcp_nodelay(true)
+                        .http2_keep_alive_interval(Duration::from_secs(10))
+                        .keep_alive_timeout(Duration::from_secs(5));
+                    let channels = (0..self.config.channels_per_node.max(1))
+                        .map(|_| endpoint.connect_lazy())
+                        .collect();
+                    let p = Arc::new(Pool {
+                        address,
+                        channels,
+                        next: AtomicUsize::new(0),
+                    });
+                    pools.insert(node, Arc::clone(&p));
+                    p
+                }
+            }
+        };
+        let i = pool.next.fetch_add(1, Ordering::Relaxed) % pool.channels.len();
+        let client = DataServiceClient::with_interceptor(pool.channels[i].clone(), self.secret.attach())
+            .max_encoding_message_size(self.config.max_message_bytes)
+            .max_decoding_message_size(self.config.max_message_bytes);
+        Ok(client)
+    }
+}
+
+fn status_error(node: NodeId, s: &tonic::Status) -> OwnerError {
+    match s.code() {
+        Code::OutOfRange | Code::InvalidArgument | Code::FailedPrecondition => {
+            OwnerError::Rejected(format!("node {node}: {}", s.message()))
+        }
+        _ => OwnerError::Unavailable(format!("node {node}: {}", s.message())),
+    }
+}
+
+impl OwnerTransport for DataClient {
+    fn write_shard(
+        &self,
+        node: NodeId,
+        write: ShardWrite,
+    ) -> PortFuture<'static, Result<OwnerAck, OwnerError>> {
+        if let Some(local) = self.local.as_ref().filter(|l| l.node() == node).cloned() {
+            return Box::pin(async move {
+                local
+                    .write_shard(write.shard, write.meta_version, write.version, &write.points)
+                    .await
+                    .map(|s| OwnerAck { hlc_ns: s.hlc_ns })
+                    .map_err(owner_error)
+            });
+        }
+        let size = write.points.as_bytes().len();
+        if size > self.config.max_message_bytes {
+            let msg = format!(
+                "batch of {size} bytes exceeds the {}-byte message limit",
+                self.config.max_message_bytes
+            );
+            return Box::pin(async move { Err(OwnerError::Rejected(msg)) });
+        }
+        let client = self.client(node);
+        Box::pin(async move {
+            let mut client = client?;
+            let req = WriteShardRequest {
+                wire_version: WIRE_VERSION,
+                shard_id: write.shard.0,
+                meta_version: write.meta_version,
+                version: Some(write.version.into()),
+                points: write.points.as_bytes().to_vec().into(),
+            };
+            let resp = client
+                .write_shard(req)
+                .await
+                .map_err(|s| status_error(node, &s))?
+                .into_inner();
+            let Some(err) = resp.error else {
+                return Ok(OwnerAck { hlc_ns: resp.hlc_ns });
+            };
+            let shard = write.shard;
+            Err(
+                match WriteErrorCode::try_from(err.code).unwrap_or(WriteErrorCode::Unavailable) {
+                    WriteErrorCode::FieldTypeConflict if err.dropped == 0 => {
+                        OwnerError::FieldTypeConflict(err.message)
+                    }
+                    WriteErrorCode::FieldTypeConflict | WriteErrorCode::PartialWrite => {
+                        OwnerError::PartialWrite {
+                            reason: err.message,
+                            dropped: err.dropped as usize,
+                        }
+                    }
+                    WriteErrorCode::StaleRouting => OwnerError::StaleRouting(shard),
+                    WriteErrorCode::ShardDeleted => OwnerError::ShardDeleted(shard),
+                    WriteErrorCode::CacheFull => OwnerError::CacheFull,
+                    WriteErrorCode::Rejected => OwnerError::Rejected(err.message),
+                    WriteErrorCode::Unavailable | WriteErrorCode::Unspecified => {
+                        OwnerError::Unavailable(err.message)
+                    }
+                },
+            )
+        })
+    }
+}
