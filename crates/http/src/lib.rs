@@ -1,0 +1,78 @@
+//! The InfluxDB HTTP API of tandem, compatible with InfluxDB Enterprise 1.x
+//! clients: `POST /write`, `POST /api/v2/write`, `GET|POST /query` (the
+//! DDL and user statements), `GET|HEAD /ping`, `GET /health`,
+//! `GET /metrics`, `GET /debug/vars` and `GET /export`.
+//!
+//! This is the only crate that knows HTTP and JSON. It writes through a
+//! [`tandem_coordinator::Coordinator`] and reaches everything else through
+//! the traits in [`ports`]: [`ports::Admin`] (DDL, users), [`ports::Auth`]
+//! (credentials), [`ports::Exporter`] (`/export`) and [`ports::Status`]
+//! (health, extra metrics).
+//!
+//! Every error response is produced by one function,
+//! [`error::HttpError::reply`], rendered by [`error::render`] as a 1.x body
+//! (`{"error":..}` + `X-Influxdb-Error`) or a 2.x body
+//! (`{"code":..,"message":..,"error":..}`); `docs/HTTP-ERRORS.md` lists
+//! every case and is checked against that function by a test.
+//!
+//! Wiring (in the binary):
+//!
+//! ```ignore
+//! let ports = Ports { admin, auth, exporter, status };
+//! let state = HttpState::new(config.http.clone(), coordinator.clone(), ports);
+//! tokio::spawn(tandem_http::serve(state, shutdown_signal));
+//! ```
+//!
+//! or, to learn the bound port first, [`Server::bind`] then
+//! [`Server::run`] with [`router`].
+
+pub mod auth;
+pub mod body;
+pub mod config;
+pub mod error;
+pub mod export;
+pub mod metrics;
+mod middleware;
+pub mod params;
+pub mod ports;
+pub mod query;
+mod serve;
+mod state;
+pub mod status;
+pub mod write;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+
+pub use config::HttpConfig;
+pub use error::{Api, HttpError};
+pub use middleware::time_uuid;
+pub use serve::{Server, serve, tls_acceptor};
+pub use state::{HttpState, Ports};
+
+/// CORS pre-flight requests get an empty 204, as from influxd.
+async fn options() -> StatusCode {
+    StatusCode::NO_CONTENT
+}
+
+/// The API's routes over `state`, with the common middleware (identity
+/// headers, request id, tracing span, metrics) on every route and on the
+/// 404 fallback.
+pub fn router(state: HttpState) -> Router {
+    Router::new()
+        .route("/write", post(write::write_v1).options(options))
+        .route("/api/v2/write", post(write::write_v2).options(options))
+        .route("/query", get(query::query).post(query::query).options(options))
+        .route("/ping", get(status::ping))
+        .route("/health", get(status::health))
+        .route("/metrics", get(status::metrics))
+        .route("/debug/vars", get(status::debug_vars))
+        .route("/export", get(export::export))
+        .fallback(middleware::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::common,
+        ))
+        .with_state(state)
+}
