@@ -1,0 +1,92 @@
+//! Calls to the meta API with failover: try the endpoint that answered
+//! last, rotate through the others on a retriable failure, back off after a
+//! full round, and give up at the deadline.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tandem_proto::auth::ClusterSecret;
+use tokio::time::Instant;
+
+use crate::MetaError;
+use crate::grpc::{ApiClient, api_client};
+
+const FIRST_BACKOFF: Duration = Duration::from_millis(20);
+const MAX_BACKOFF: Duration = Duration::from_millis(500);
+
+/// Clients for every configured meta endpoint.
+pub(crate) struct Endpoints {
+    addrs: Vec<String>,
+    clients: Vec<ApiClient>,
+    preferred: AtomicUsize,
+}
+
+impl Endpoints {
+    pub(crate) fn new(
+        addrs: &[String],
+        secret: &ClusterSecret,
+        connect_timeout: Duration,
+    ) -> Result<Self, MetaError> {
+        if addrs.is_empty() {
+            return Err(MetaError::Config("meta_client.endpoints is empty".into()));
+        }
+        let clients = addrs
+            .iter()
+            .map(|a| api_client(a, secret, connect_timeout))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            addrs: addrs.to_vec(),
+            clients,
+            preferred: AtomicUsize::new(0),
+        })
+    }
+
+    /// The client at position `i` (modulo the count) and its address.
+    pub(crate) fn get(&self, i: usize) -> (ApiClient, &str) {
+        let i = i % self.clients.len();
+        (self.clients[i].clone(), &self.addrs[i])
+    }
+
+    pub(crate) fn preferred(&self) -> usize {
+        self.preferred.load(Ordering::Relaxed)
+    }
+
+    /// Runs `call` against the endpoints until it succeeds, fails with a
+    /// non-retriable error, or `deadline` passes.
+    pub(crate) async fn call<T, F, Fut>(&self, deadline: Instant, mut call: F) -> Result<T, MetaError>
+    where
+        F: FnMut(ApiClient) -> Fut,
+        Fut: Future<Output = Result<T, MetaError>>,
+    {
+        let start = self.preferred();
+        let mut backoff = FIRST_BACKOFF;
+        let mut last_error = MetaError::Unavailable("no meta endpoint answered".into());
+        for attempt in 0usize.. {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            let i = (start + attempt) % self.clients.len();
+            match tokio::time::timeout_at(deadline, call(self.clients[i].clone())).await {
+                Ok(Ok(v)) => {
+                    self.preferred.store(i, Ordering::Relaxed);
+                    return Ok(v);
+                }
+                Ok(Err(e)) if e.is_retriable() => {
+                    tracing::debug!(endpoint = %self.addrs[i], "meta call failed: {e}");
+                    last_error = e;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => break,
+            }
+            if (attempt + 1) % self.clients.len() == 0 {
+                tokio::time::sleep_until((Instant::now() + backoff).min(deadline)).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+        Err(match last_error {
+            MetaError::Unavailable(msg) => MetaError::Unavailable(format!("timed out; last error: {msg}")),
+            other => other,
+        })
+    }
+}

@@ -1,0 +1,345 @@
+//! Meta clusters of in-process nodes on loopback: cross-node visibility,
+//! racing shard-group creation, membership changes, persistence of the
+//! client copy, authentication.
+
+#[path = "support/cluster.rs"]
+mod cluster;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cluster::{Cluster, add_data_nodes, client_config, members, server_config};
+use tandem_meta::{
+    FieldRegistration, MetaClient, MetaEndpoints, MetaError, MetaServer, NodeId, Privilege,
+    RetentionPolicySpec,
+};
+use tandem_model::FieldType;
+
+const WEEK: i64 = 7 * 86_400 * 1_000_000_000;
+/// Monday 2024-01-01T00:00:00Z in ns.
+const MONDAY: i64 = 1_704_067_200 * 1_000_000_000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn created_through_one_node_usable_through_another_at_once() {
+    let cluster = Cluster::start(&[1, 2, 3]).await;
+    let a = cluster.client(&[0]).await;
+    let c = cluster.client(&[2]).await;
+    add_data_nodes(&a, 3).await;
+    for i in 0..10 {
+        let db = format!("db{i}");
+        a.create_database(&db, None).await.unwrap();
+        // The other client has never seen it: the miss syncs and retries.
+        let rp = c.retention_policy(&db, None).await.unwrap();
+        assert_eq!(rp.name, "autogen");
+        let groups = c.shard_groups_for(&db, "autogen", &[MONDAY + i]).await.unwrap();
+        assert_eq!(groups.len(), 1);
+        // And back: the group made through C is visible through A.
+        let again = a.shard_groups_for(&db, "autogen", &[MONDAY]).await.unwrap();
+        assert_eq!(again[0].id, groups[0].id);
+    }
+    let missing = c.retention_policy("nope", None).await.unwrap_err();
+    assert_eq!(missing, MetaError::DatabaseNotFound("nope".into()));
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_clients_create_exactly_one_group() {
+    let cluster = Cluster::start(&[1, 2, 3]).await;
+    let admin = cluster.client(&[0, 1, 2]).await;
+    add_data_nodes(&admin, 4).await;
+    admin.create_database("race", None).await.unwrap();
+    // Eight clients spread over the three nodes ask for the same two weeks.
+    let mut clients = Vec::new();
+    for i in 0..8 {
+        clients.push(cluster.client(&[i % 3]).await);
+    }
+    for round in 0..3 {
+        let ts = [MONDAY + round * 2 * WEEK + 5, MONDAY + (round * 2 + 1) * WEEK + 5];
+        let tasks: Vec<_> = clients
+            .iter()
+            .map(|c| {
+                let c = c.clone();
+                tokio::spawn(async move { c.shard_groups_for("race", "autogen", &ts).await.unwrap() })
+            })
+            .collect();
+        let mut seen = Vec::new();
+        for t in tasks {
+            let groups = t.await.unwrap();
+            assert_eq!(groups.len(), 2);
+            seen.push(
+                groups
+                    .iter()
+                    .map(|g| (g.id, g.shards.clone()))
+                    .collect::<Vec<_>>(),
+            );
+        }
+        assert!(
+            seen.iter().all(|s| *s == seen[0]),
+            "every client got the same groups and owners"
+        );
+    }
+    let state = admin.sync().await.unwrap();
+    assert_eq!(
+        state.shard_groups_of("race", "autogen").unwrap().len(),
+        6,
+        "one group per week, no duplicates"
+    );
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn field_registration_is_batched_and_first_wins() {
+    let cluster = Cluster::start(&[1]).await;
+    let a = cluster.client(&[0]).await;
+    let b = cluster.client(&[0]).await;
+    add_data_nodes(&a, 1).await;
+    a.create_database("f", None).await.unwrap();
+    let g = a.shard_groups_for("f", "autogen", &[MONDAY]).await.unwrap()[0].id;
+    let reg = |m: &str, f: &str, t| FieldRegistration {
+        shard_group: g,
+        measurement: m.into(),
+        field: f.into(),
+        field_type: t,
+    };
+    assert!(
+        a.register_fields(&[
+            reg("cpu", "usage", FieldType::Float),
+            reg("cpu", "n", FieldType::Integer)
+        ])
+        .await
+        .unwrap()
+        .is_empty()
+    );
+    let before = b.sync().await.unwrap().version();
+    // Steady state: nothing new to register, no command, no version bump.
+    assert!(
+        b.register_fields(&[reg("cpu", "usage", FieldType::Float)])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(b.sync().await.unwrap().version(), before);
+    let conflicts = b
+        .register_fields(&[
+            reg("cpu", "usage", FieldType::String),
+            reg("mem", "x", FieldType::Boolean),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].existing, FieldType::Float);
+    assert_eq!(
+        a.sync().await.unwrap().field_type(g, "mem", "x"),
+        Some(FieldType::Boolean)
+    );
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_and_tokens_authenticate_on_every_node() {
+    let cluster = Cluster::start(&[1, 2, 3]).await;
+    let a = cluster.client(&[0]).await;
+    let c = cluster.client(&[2]).await;
+    a.create_database("db", None).await.unwrap();
+    a.create_user("bob", "pw", false).await.unwrap();
+    a.set_privilege("bob", "db", Privilege::Write).await.unwrap();
+    let bob = c.authenticate("bob", "pw").await.unwrap();
+    assert_eq!(bob.name, "bob");
+    assert!(!bob.admin);
+    assert_eq!(
+        c.authenticate("bob", "wrong").await.unwrap_err(),
+        MetaError::AuthenticationFailed
+    );
+    assert_eq!(
+        c.authenticate("nobody", "pw").await.unwrap_err(),
+        MetaError::AuthenticationFailed
+    );
+    c.authorize_write("bob", "db").await.unwrap();
+    assert!(matches!(
+        c.authorize_write("bob", "other").await,
+        Err(MetaError::NotAuthorized { .. })
+    ));
+    assert!(c.authorize_read("bob", "db").await.is_err());
+    // A password change elsewhere takes effect even though the old pair was cached.
+    a.set_password("bob", "new").await.unwrap();
+    assert!(c.authenticate("bob", "new").await.is_ok());
+    assert!(c.sync().await.is_ok());
+    assert_eq!(
+        c.authenticate("bob", "pw").await.unwrap_err(),
+        MetaError::AuthenticationFailed
+    );
+    let (_, token) = a.create_token("bob", "ci").await.unwrap();
+    assert_eq!(c.authenticate_token(&token).await.unwrap().name, "bob");
+    assert!(c.authenticate_token(&format!("{token}0")).await.is_err());
+    a.drop_user("bob").await.unwrap();
+    assert!(c.authenticate_token(&token).await.is_err());
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_and_remove_meta_nodes() {
+    let mut cluster = Cluster::start(&[1, 2, 3]).await;
+    let client = cluster.client(&[0, 1, 2]).await;
+    client.create_database("before", None).await.unwrap();
+    // Node 4 starts outside the initial list, so it waits to be added.
+    let m4 = members(&[4]).remove(0);
+    let s4 = MetaServer::start(server_config(cluster.dir.path(), &m4, cluster.members.clone()))
+        .await
+        .unwrap();
+    let e4 = MetaEndpoints {
+        raft_addr: m4.raft_addr.clone(),
+        api_addr: m4.api_addr.clone(),
+    };
+    assert_eq!(
+        client.add_meta_node(NodeId(2), e4.clone()).await.unwrap_err(),
+        MetaError::AlreadyMetaNode(NodeId(2))
+    );
+    client.add_meta_node(NodeId(4), e4.clone()).await.unwrap();
+    let status = client.cluster_status().await.unwrap();
+    assert_eq!(
+        status.voters,
+        BTreeSet::from([NodeId(1), NodeId(2), NodeId(3), NodeId(4)])
+    );
+    // The new node has the data: a client talking only to it sees it.
+    let via4 = MetaClient::connect(client_config(vec![m4.api_addr.clone()], None))
+        .await
+        .unwrap();
+    via4.retention_policy("before", None).await.unwrap();
+    via4.create_database("through_4", None).await.unwrap();
+    client.retention_policy("through_4", None).await.unwrap();
+    // Remove node 3 (stop it first, as an operator would after removal).
+    client.remove_meta_node(NodeId(3)).await.unwrap();
+    cluster.stop(2).await;
+    let status = client.cluster_status().await.unwrap();
+    assert_eq!(status.voters, BTreeSet::from([NodeId(1), NodeId(2), NodeId(4)]));
+    let state = client.sync().await.unwrap();
+    assert!(state.node(NodeId(3)).is_none());
+    assert!(state.retired_node_ids().contains(&NodeId(3)));
+    // Ids are never reused.
+    let e5 = MetaEndpoints {
+        raft_addr: "127.0.0.1:1".into(),
+        api_addr: "127.0.0.1:2".into(),
+    };
+    assert_eq!(
+        client.add_meta_node(NodeId(3), e5).await.unwrap_err(),
+        MetaError::NodeIdRetired(NodeId(3))
+    );
+    assert_eq!(
+        client.remove_meta_node(NodeId(9)).await.unwrap_err(),
+        MetaError::NotMetaNode(NodeId(9))
+    );
+    client.create_database("after", None).await.unwrap();
+    drop(via4);
+    s4.shutdown().await.unwrap();
+    cluster.shutdown().await;
+}
+
+/// The client's persisted copy serves existing databases and shard groups
+/// while the meta service is down, also after the client restarts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_copy_survives_meta_outage_and_restart() {
+    let mut cluster = Cluster::start(&[1]).await;
+    let cache = tempfile::tempdir().unwrap();
+    let config = client_config(vec![cluster.api(0)], Some(cache.path().to_path_buf()));
+    let client = MetaClient::connect(config.clone()).await.unwrap();
+    add_data_nodes(&client, 2).await;
+    client.create_database("db", None).await.unwrap();
+    let groups = client.shard_groups_for("db", "autogen", &[MONDAY]).await.unwrap();
+    // Stop meta entirely, then let the persistence task settle.
+    cluster.stop(0).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let version = client.version();
+    drop(client);
+    let mut offline = config.clone();
+    offline.options.request_timeout_ms = 2000;
+    let restarted = MetaClient::connect(offline).await.unwrap();
+    assert_eq!(restarted.version(), version);
+    let rp = restarted.retention_policy("db", None).await.unwrap();
+    assert_eq!(rp.shard_group_for(MONDAY).unwrap().id, groups[0].id);
+    assert_eq!(
+        restarted
+            .shard_groups_for("db", "autogen", &[MONDAY + 1])
+            .await
+            .unwrap()[0]
+            .id,
+        groups[0].id
+    );
+    // What needs the meta service fails as unavailable, not as "not found".
+    assert!(matches!(
+        restarted.retention_policy("other", None).await,
+        Err(MetaError::Unavailable(_))
+    ));
+    assert!(matches!(
+        restarted
+            .shard_groups_for("db", "autogen", &[MONDAY + WEEK])
+            .await,
+        Err(MetaError::Unavailable(_))
+    ));
+    // Meta comes back from its own disk; the client catches up by itself.
+    cluster.restart(0).await;
+    cluster.wait_for_leader().await;
+    let new_group = restarted
+        .shard_groups_for("db", "autogen", &[MONDAY + WEEK])
+        .await
+        .unwrap();
+    assert_ne!(new_group[0].id, groups[0].id);
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ddl_errors_use_influx_texts() {
+    let cluster = Cluster::start(&[1]).await;
+    let c = cluster.client(&[0]).await;
+    c.create_database("db", None).await.unwrap();
+    let spec = |name: &str, hours: u64| RetentionPolicySpec {
+        name: name.into(),
+        duration: Duration::from_secs(hours * 3600),
+        shard_group_duration: Duration::ZERO,
+        replication_factor: Some(1),
+    };
+    c.create_retention_policy("db", spec("week", 168), false)
+        .await
+        .unwrap();
+    let cases: Vec<(Result<Arc<tandem_meta::RetentionPolicyInfo>, MetaError>, &str)> = vec![
+        (
+            c.create_retention_policy("db", spec("week", 24), false).await,
+            "retention policy already exists",
+        ),
+        (
+            c.create_retention_policy("nodb", spec("x", 24), false).await,
+            r#"database not found: "nodb""#,
+        ),
+        (
+            c.retention_policy("db", Some("nope")).await,
+            "retention policy not found: nope",
+        ),
+    ];
+    for (result, text) in cases {
+        assert_eq!(result.unwrap_err().to_string(), text);
+    }
+    assert_eq!(
+        c.drop_user("ghost").await.unwrap_err().to_string(),
+        "user not found"
+    );
+    assert_eq!(c.create_user("u", "p", false).await, Ok(()));
+    assert_eq!(
+        c.create_user("u", "p", false).await.unwrap_err().to_string(),
+        "user already exists"
+    );
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_secret_is_refused() {
+    let cluster = Cluster::start(&[1]).await;
+    let mut config = client_config(vec![cluster.api(0)], None);
+    config.shared_secret = "not-the-secret".into();
+    config.options.request_timeout_ms = 1000;
+    let intruder = MetaClient::connect(config).await.unwrap();
+    assert_eq!(
+        intruder.create_database("x", None).await.unwrap_err(),
+        MetaError::Unauthenticated
+    );
+    cluster.shutdown().await;
+}
