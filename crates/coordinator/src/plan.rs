@@ -61,10 +61,17 @@ pub struct Plan {
     pub drops: Drops,
 }
 
-/// Aligns `ts` down to the start of its shard group.
+/// Go's zero time (0001-01-01T00:00:00Z) in ns since the Unix epoch. influxd
+/// aligns shard groups to multiples of their width since then, so 7-day
+/// groups start on Mondays.
+const GO_ZERO_TIME_NS: i128 = -62_135_596_800 * 1_000_000_000;
+
+/// Aligns `ts` down to the start of its shard group, as influxd does.
 pub fn group_start(ts: i64, group_duration_ns: i64) -> i64 {
-    let d = group_duration_ns.max(1);
-    ts.div_euclid(d) * d
+    let w = i128::from(group_duration_ns.max(1));
+    let t = i128::from(ts);
+    let start = t - (t - GO_ZERO_TIME_NS).rem_euclid(w);
+    i64::try_from(start).unwrap_or(i64::MIN)
 }
 
 struct Routed {
@@ -313,4 +320,30 @@ pub async fn plan(
         .collect();
     shards.sort_by_key(|s| s.shard.id);
     Ok(Plan { shards, drops })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOUR: i64 = 3_600_000_000_000;
+    const DAY: i64 = 24 * HOUR;
+
+    #[test]
+    fn groups_align_like_influxd() {
+        // 2024-01-03T10:00:00Z is a Wednesday.
+        let wed = 1_704_276_000_000_000_000;
+        let table = [
+            (wed, HOUR, wed),
+            (wed + 1, HOUR, wed),
+            (wed, DAY, wed - 10 * HOUR),
+            // Weekly groups start on Monday 2024-01-01T00:00:00Z.
+            (wed, 7 * DAY, 1_704_067_200_000_000_000),
+            (-1, HOUR, -HOUR),
+            (0, 7 * DAY, -3 * DAY),
+        ];
+        for (ts, width, start) in table {
+            assert_eq!(group_start(ts, width), start, "{ts} in groups of {width}");
+        }
+    }
 }
