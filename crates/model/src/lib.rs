@@ -13,6 +13,7 @@
 //!   handoff.
 
 mod consistency;
+pub mod convergence;
 pub mod duration;
 mod field;
 mod ids;
