@@ -182,6 +182,11 @@ async fn add_and_remove_meta_nodes() {
     let mut cluster = Cluster::start(&[1, 2, 3]).await;
     let client = cluster.client(&[0, 1, 2]).await;
     client.create_database("before", None).await.unwrap();
+    // Enough entries for a snapshot and a purged log (the test config
+    // snapshots every 50 entries), so node 4 must be sent a snapshot.
+    for i in 0..60 {
+        client.create_database(&format!("filler{i}"), None).await.unwrap();
+    }
     // Node 4 starts outside the initial list, so it waits to be added.
     let m4 = members(&[4]).remove(0);
     let s4 = MetaServer::start(server_config(cluster.dir.path(), &m4, cluster.members.clone()))
@@ -206,6 +211,7 @@ async fn add_and_remove_meta_nodes() {
         .await
         .unwrap();
     via4.retention_policy("before", None).await.unwrap();
+    via4.retention_policy("filler59", None).await.unwrap();
     via4.create_database("through_4", None).await.unwrap();
     client.retention_policy("through_4", None).await.unwrap();
     // Remove node 3 (stop it first, as an operator would after removal).
@@ -342,4 +348,89 @@ async fn wrong_secret_is_refused() {
         MetaError::Unauthenticated
     );
     cluster.shutdown().await;
+}
+
+/// Many commands (several snapshots, purged log), then a restart: the node
+/// comes back from snapshot + log with identical state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_from_snapshot_and_log() {
+    let mut cluster = Cluster::start(&[1]).await;
+    let client = cluster.client(&[0]).await;
+    add_data_nodes(&client, 3).await;
+    for i in 0..130 {
+        let db = format!("db{}", i % 40);
+        client.create_database(&db, None).await.unwrap();
+        client
+            .shard_groups_for(&db, "autogen", &[MONDAY + i * WEEK])
+            .await
+            .unwrap();
+    }
+    let before = client.sync().await.unwrap();
+    cluster.stop(0).await;
+    cluster.restart(0).await;
+    cluster.wait_for_leader().await;
+    let after = cluster.servers[0].as_ref().unwrap().state();
+    assert_eq!(*after, *before);
+    cluster.shutdown().await;
+}
+
+/// The leader pre-creates the next shard group and deletes expired ones by
+/// itself (check intervals shortened to a second).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leader_precreates_and_expires_shard_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = members(&[1]).remove(0);
+    let mut config = server_config(dir.path(), &m, vec![m.clone()]);
+    config.options.precreate_check_interval_secs = 1;
+    config.options.retention_check_interval_secs = 1;
+    // Groups are one hour wide here; an advance of two hours always covers
+    // the end of the current group.
+    config.options.precreate_advance_secs = 7200;
+    let server = MetaServer::start(config).await.unwrap();
+    let client = MetaClient::connect(client_config(vec![m.api_addr.clone()], None))
+        .await
+        .unwrap();
+    add_data_nodes(&client, 1).await;
+    let hour = Duration::from_secs(3600);
+    let spec = RetentionPolicySpec {
+        name: "short".into(),
+        duration: hour,
+        shard_group_duration: hour,
+        replication_factor: Some(1),
+    };
+    client.create_database("db", Some(spec)).await.unwrap();
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    )
+    .unwrap();
+    let hour_ns = 3_600_000_000_000;
+    let current = client.shard_groups_for("db", "short", &[now]).await.unwrap()[0].clone();
+    let old = client
+        .shard_groups_for("db", "short", &[now - 3 * hour_ns])
+        .await
+        .unwrap()[0]
+        .clone();
+    let mut ok = false;
+    for _ in 0..100 {
+        let s = client.sync().await.unwrap();
+        let rp = s.retention_policy("db", None).unwrap();
+        let next = rp.shard_group_for(current.end);
+        let expired =
+            s.shard_group(old.id).is_none() && old.shards.iter().all(|sh| s.is_shard_tombstoned(sh.id));
+        if let Some(next) = next
+            && expired
+            && s.shard_group(current.id).is_some()
+        {
+            assert_eq!(next.start, current.end);
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ok, "next group pre-created and expired group deleted");
+    drop(client);
+    server.shutdown().await.unwrap();
 }

@@ -1,0 +1,289 @@
+//! tandemd's configuration: one TOML file (`--config path`) whose sections
+//! are plain serde structs with documented defaults, overridden by
+//! `TANDEM_<SECTION>_<KEY>` environment variables.
+//!
+//! Override values are parsed by the type of the default: strings are taken
+//! as they are, numbers and booleans are parsed, lists and tables are TOML
+//! expressions, e.g.
+//! `TANDEM_META_INITIAL_MEMBERS='[{id=1, raft_addr="h1:8089", api_addr="h1:8091"}]'`.
+//!
+//! Each role reads only its sections; adding a role means adding a section
+//! struct here (with `#[serde(default)]`) and nothing else.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+use tandem_meta::{MetaClientConfig, MetaClientOptions, MetaOptions, MetaServerConfig, NodeId};
+
+/// Prefix of environment overrides.
+pub const ENV_PREFIX: &str = "TANDEM_";
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub node: NodeSection,
+    pub cluster: ClusterSection,
+    pub log: LogSection,
+    /// The meta role (raft on 8089, meta API on 8091).
+    pub meta: MetaOptions,
+    /// How data and write roles reach the meta service.
+    pub meta_client: MetaClientOptions,
+}
+
+/// `[node]`: identity and storage of this process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NodeSection {
+    /// Node id of this process; a meta node's raft id. Ids of removed nodes
+    /// are never reused. Default 1.
+    pub id: u32,
+    /// Root of everything this process stores (`meta/`, `meta-client/`,
+    /// `node_uuid`, and the data roles' directories). Default `./tandem-data`.
+    pub data_dir: PathBuf,
+}
+
+impl Default for NodeSection {
+    fn default() -> Self {
+        Self {
+            id: 1,
+            data_dir: PathBuf::from("./tandem-data"),
+        }
+    }
+}
+
+/// `[cluster]`: settings every node of the cluster shares.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterSection {
+    /// Shared secret authenticating internal gRPC (raft, meta API, data
+    /// service). Visible ASCII; empty disables the check (loopback or
+    /// single-process only). Default empty.
+    pub shared_secret: String,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSection {
+    /// tracing filter (`RUST_LOG` syntax); `RUST_LOG` wins when set.
+    /// Default `info`.
+    pub filter: String,
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        Self {
+            filter: "info".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, then the file (if any), then `TANDEM_*` overrides from
+    /// `env`. Returns the config and notes about ignored variables.
+    pub fn load(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<(Config, Vec<String>)> {
+        let mut value = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+                toml::from_str::<toml::Table>(&text).with_context(|| format!("parsing {}", p.display()))?
+            }
+            None => toml::Table::new(),
+        };
+        let defaults = toml::Table::try_from(Config::default()).context("serializing defaults")?;
+        let mut notes = Vec::new();
+        let mut env: Vec<(String, String)> = env.into_iter().collect();
+        env.sort();
+        for (name, raw) in env {
+            let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            if rest == "CONFIG" {
+                continue;
+            }
+            match find_key(&defaults, &rest.to_ascii_lowercase()) {
+                Some((section, key, default)) => {
+                    let parsed = parse_override(&raw, default)
+                        .with_context(|| format!("environment variable {name}"))?;
+                    let table = value
+                        .entry(section.clone())
+                        .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                        .as_table_mut()
+                        .with_context(|| format!("[{section}] is not a table"))?;
+                    table.insert(key, parsed);
+                }
+                None => notes.push(format!("ignoring unknown environment variable {name}")),
+            }
+        }
+        let config: Config = toml::Value::Table(value)
+            .try_into()
+            .context("invalid configuration")?;
+        config.validate()?;
+        Ok((config, notes))
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.node.id == 0 {
+            bail!("node.id must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// The meta server settings of this process.
+    pub fn meta_server(&self) -> anyhow::Result<MetaServerConfig> {
+        Ok(MetaServerConfig {
+            node_id: NodeId(self.node.id),
+            dir: self.node.data_dir.join("meta"),
+            node_uuid: self.node_uuid()?,
+            shared_secret: self.cluster.shared_secret.clone(),
+            options: self.meta.clone(),
+        })
+    }
+
+    /// The meta client settings of this process (its persisted copy lives
+    /// in `<data_dir>/meta-client`). For the data and write roles.
+    #[allow(dead_code)]
+    pub fn meta_client(&self) -> MetaClientConfig {
+        MetaClientConfig {
+            cache_dir: Some(self.node.data_dir.join("meta-client")),
+            shared_secret: self.cluster.shared_secret.clone(),
+            options: self.meta_client.clone(),
+        }
+    }
+
+    /// The process's persistent uuid, shared by all its roles.
+    pub fn node_uuid(&self) -> anyhow::Result<String> {
+        Ok(tandem_meta::load_or_create_node_uuid(
+            &self.node.data_dir.join("node_uuid"),
+        )?)
+    }
+}
+
+/// Splits `section_key` into a known section and key (longest section
+/// first, so `meta_client_endpoints` is not read as `meta` + `client_endpoints`).
+fn find_key<'a>(defaults: &'a toml::Table, name: &str) -> Option<(String, String, &'a toml::Value)> {
+    let mut sections: Vec<&String> = defaults.keys().collect();
+    sections.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for section in sections {
+        let Some(key) = name
+            .strip_prefix(section.as_str())
+            .and_then(|r| r.strip_prefix('_'))
+        else {
+            continue;
+        };
+        if let Some(default) = defaults.get(section)?.as_table()?.get(key) {
+            return Some((section.clone(), key.to_owned(), default));
+        }
+    }
+    None
+}
+
+/// Parses an override by the type of its default.
+fn parse_override(raw: &str, default: &toml::Value) -> anyhow::Result<toml::Value> {
+    Ok(match default {
+        toml::Value::String(_) => toml::Value::String(raw.to_owned()),
+        toml::Value::Integer(_) => toml::Value::Integer(raw.trim().parse().context("expected an integer")?),
+        toml::Value::Float(_) => toml::Value::Float(raw.trim().parse().context("expected a number")?),
+        toml::Value::Boolean(_) => {
+            toml::Value::Boolean(raw.trim().parse().context("expected true or false")?)
+        }
+        _ => {
+            let table: toml::Table =
+                toml::from_str(&format!("v = {raw}")).context("expected a TOML value (list or table)")?;
+            table.get("v").cloned().context("expected a TOML value")?
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_without_file_or_env() {
+        let (c, notes) = Config::load(None, env(&[])).unwrap();
+        assert_eq!(c, Config::default());
+        assert!(notes.is_empty());
+        assert_eq!(c.meta.raft_bind, "0.0.0.0:8089");
+        assert_eq!(c.meta.api_bind, "0.0.0.0:8091");
+    }
+
+    #[test]
+    fn file_then_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.toml");
+        std::fs::write(
+            &path,
+            r#"
+            [node]
+            id = 2
+            data_dir = "/var/lib/tandem"
+            [meta]
+            api_bind = "127.0.0.1:9091"
+            election_timeout_max_ms = 1500
+            "#,
+        )
+        .unwrap();
+        let (c, notes) = Config::load(
+            Some(&path),
+            env(&[
+                ("TANDEM_META_API_BIND", "127.0.0.1:7000"),
+                ("TANDEM_META_HEARTBEAT_INTERVAL_MS", "75"),
+                ("TANDEM_CLUSTER_SHARED_SECRET", "s3cret"),
+                ("TANDEM_META_CLIENT_ENDPOINTS", r#"["a:8091", "b:8091"]"#),
+                (
+                    "TANDEM_META_INITIAL_MEMBERS",
+                    r#"[{id = 1, raft_addr = "h1:8089", api_addr = "h1:8091"}]"#,
+                ),
+                ("TANDEM_CONFIG", "/ignored"),
+                ("TANDEM_NOPE_X", "1"),
+                ("OTHER", "1"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.node.id, 2);
+        assert_eq!(c.meta.api_bind, "127.0.0.1:7000", "env beats file");
+        assert_eq!(c.meta.election_timeout_max_ms, 1500);
+        assert_eq!(c.meta.heartbeat_interval_ms, 75);
+        assert_eq!(c.cluster.shared_secret, "s3cret");
+        assert_eq!(c.meta_client.endpoints, vec!["a:8091", "b:8091"]);
+        assert_eq!(c.meta.initial_members.len(), 1);
+        assert_eq!(c.meta.initial_members[0].raft_addr, "h1:8089");
+        assert_eq!(notes, vec!["ignoring unknown environment variable TANDEM_NOPE_X"]);
+        assert_eq!(
+            c.meta_client().cache_dir,
+            Some(PathBuf::from("/var/lib/tandem/meta-client"))
+        );
+    }
+
+    #[test]
+    fn bad_input_is_a_clear_error() {
+        let cases = [
+            (
+                env(&[("TANDEM_META_HEARTBEAT_INTERVAL_MS", "fast")]),
+                "TANDEM_META_HEARTBEAT_INTERVAL_MS",
+            ),
+            (env(&[("TANDEM_NODE_ID", "0")]), "node.id"),
+        ];
+        for (vars, needle) in cases {
+            let err = format!("{:#}", Config::load(None, vars).unwrap_err());
+            assert!(err.contains(needle), "{err}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.toml");
+        std::fs::write(&path, "[meta]\nno_such_option = 1\n").unwrap();
+        let err = format!("{:#}", Config::load(Some(&path), env(&[])).unwrap_err());
+        assert!(err.contains("no_such_option"), "{err}");
+    }
+}

@@ -1,0 +1,164 @@
+//! Three `tandemd meta` processes on loopback: leader failover after
+//! `kill -9`, no committed change lost, restart of all three from disk, and
+//! racing bootstrap of fresh clusters.
+
+// Test diagnostics (the failover figure, logs of a failing cluster) go to stderr.
+#![allow(clippy::print_stderr)]
+
+#[path = "support/meta_processes.rs"]
+mod meta_processes;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use meta_processes::{DEFAULT_TIMINGS, FAST_TIMINGS, MetaCluster};
+use tandem_meta::{DataEndpoints, MetaState, NodeRegistration};
+
+const WEEK: i64 = 7 * 86_400 * 1_000_000_000;
+/// Monday 2024-01-01T00:00:00Z in ns.
+const MONDAY: i64 = 1_704_067_200 * 1_000_000_000;
+
+/// What must survive: databases with their policies and groups, users, nodes.
+fn durable_view(s: &MetaState) -> String {
+    let dbs: BTreeMap<_, _> = s.databases().map(|d| (d.name.clone(), d.clone())).collect();
+    let users: Vec<_> = s
+        .users()
+        .map(|u| (u.name.clone(), u.password_hash.clone()))
+        .collect();
+    let nodes: Vec<_> = s.nodes().cloned().collect();
+    format!("{dbs:?}\n{users:?}\n{nodes:?}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leader_kill_failover_and_full_restart() {
+    let mut cluster = MetaCluster::new(3, DEFAULT_TIMINGS);
+    cluster.start_all();
+    cluster.wait_for_leader(Duration::from_secs(20)).await;
+    let client = cluster.client().await;
+    for i in 0..2 {
+        let reg = NodeRegistration {
+            uuid: format!("data-{i}"),
+            data: Some(DataEndpoints {
+                rpc_addr: format!("data-{i}.invalid:8088"),
+                http_addr: String::new(),
+            }),
+            ..Default::default()
+        };
+        client.register_node(reg).await.unwrap();
+    }
+    client.create_user("admin", "pw", true).await.unwrap();
+    let mut committed = Vec::new();
+    for i in 0..10 {
+        let db = format!("before_{i}");
+        client.create_database(&db, None).await.unwrap();
+        client
+            .shard_groups_for(&db, "autogen", &[MONDAY + i * WEEK])
+            .await
+            .unwrap();
+        committed.push(db);
+    }
+
+    let mut figures = Vec::new();
+    for round in 0..3 {
+        let leader = cluster.wait_for_leader(Duration::from_secs(20)).await;
+        cluster.nodes[leader].kill();
+        let t0 = Instant::now();
+        // A client that knows every node: the first write after the kill
+        // succeeds once a new leader has committed it and the client's copy
+        // has applied it.
+        let db = format!("after_kill_{round}");
+        client.create_database(&db, None).await.unwrap();
+        let elapsed = t0.elapsed();
+        figures.push(elapsed);
+        committed.push(db);
+        eprintln!(
+            "failover round {round}: killed node {} (leader); new leader served a write after {elapsed:?}",
+            leader + 1
+        );
+        cluster.start(leader);
+    }
+    eprintln!("failover figures (kill -9 of leader -> first committed write): {figures:?}");
+
+    // Nothing committed was lost.
+    let state = client.sync().await.unwrap();
+    for db in &committed {
+        assert!(state.database(db).is_ok(), "lost {db}");
+    }
+    assert!(state.user("admin").is_some());
+    let before = durable_view(&state);
+    let version = state.version();
+    drop(client);
+
+    // Kill all three at once and restart them from their disks.
+    cluster.wait_for_leader(Duration::from_secs(20)).await;
+    for n in &mut cluster.nodes {
+        n.kill();
+    }
+    cluster.start_all();
+    cluster.wait_for_leader(Duration::from_secs(20)).await;
+    let client = cluster.client().await;
+    let state = client.sync().await.unwrap();
+    assert!(state.version() >= version);
+    assert_eq!(
+        durable_view(&state),
+        before,
+        "state after restarting all three from disk"
+    );
+    assert!(client.authenticate("admin", "pw").await.is_ok());
+    // And the cluster still takes writes.
+    client.create_database("after_restart", None).await.unwrap();
+
+    // A clean SIGTERM shutdown exits with success.
+    for n in &mut cluster.nodes {
+        assert!(n.terminate().success(), "node {} log:\n{}", n.member.id, n.log());
+    }
+}
+
+/// Twenty fresh three-node clusters, each started with all members at once:
+/// every time exactly one cluster forms (one leader that all agree on, one
+/// cluster id, the full voter set, writes visible on every node).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_bootstrap_forms_one_cluster_20_times() {
+    for round in 0..20 {
+        let mut cluster = MetaCluster::new(3, FAST_TIMINGS);
+        cluster.start_all();
+        cluster.wait_for_leader(Duration::from_secs(20)).await;
+        let db = format!("round_{round}");
+        cluster
+            .client_of(2)
+            .await
+            .create_database(&db, None)
+            .await
+            .unwrap();
+        let mut cluster_ids = Vec::new();
+        for i in 0..3 {
+            let c = cluster.client_of(i).await;
+            let s = c.sync().await.unwrap();
+            assert!(
+                s.database(&db).is_ok(),
+                "round {round}: node {} misses {db}",
+                i + 1
+            );
+            let status = c.cluster_status().await.unwrap();
+            assert_eq!(status.voters.len(), 3, "round {round}");
+            // Wait for the leader's duties to have set the cluster id.
+            let mut id = s.cluster_id().to_owned();
+            for _ in 0..100 {
+                if !id.is_empty() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                id = c.sync().await.unwrap().cluster_id().to_owned();
+            }
+            assert!(!id.is_empty(), "round {round}: no cluster id");
+            cluster_ids.push(id);
+        }
+        assert!(
+            cluster_ids.iter().all(|id| *id == cluster_ids[0]),
+            "round {round}: {cluster_ids:?}"
+        );
+        for n in &mut cluster.nodes {
+            n.kill();
+        }
+    }
+}
