@@ -84,9 +84,10 @@ pub enum HttpError {
     /// The coordinator refused or failed the write.
     #[error("{0}")]
     Write(WriteError),
-    /// The write was served but some points were not stored.
+    /// The write was served but some points were not stored; the acks of
+    /// the points that were.
     #[error("{0}")]
-    PartialWrite(PartialWrite),
+    PartialWrite(PartialWrite, Option<AckSummary>),
 
     // ---- /query ----
     #[error("missing required parameter \"q\"")]
@@ -190,8 +191,9 @@ impl HttpError {
                 PortError::Unavailable(_) => S::SERVICE_UNAVAILABLE,
                 PortError::Internal(_) => S::INTERNAL_SERVER_ERROR,
             },
-            HttpError::PartialWrite(p) => {
+            HttpError::PartialWrite(p, written) => {
                 line = p.first_bad_line;
+                acks = *written;
                 S::BAD_REQUEST
             }
             HttpError::Write(e) => match e {

@@ -124,12 +124,11 @@ async fn serve(state: &HttpState, api: Api, req: Request) -> Result<Response, Ht
         .await?;
     let dropped = report.partial.as_ref().map_or(0, |p| p.dropped);
     metrics.points(report.points_written as u64, dropped as u64);
-    let resp = match report.partial {
-        None => StatusCode::NO_CONTENT.into_response(),
+    Ok(match report.partial {
+        None => with_acks(StatusCode::NO_CONTENT.into_response(), report.acks),
         // The valid points were stored; influxd still answers 400.
-        Some(p) => HttpError::PartialWrite(p).into_response(api, state.render_context()),
-    };
-    Ok(with_acks(resp, report.acks))
+        Some(p) => HttpError::PartialWrite(p, report.acks).into_response(api, state.render_context()),
+    })
 }
 
 #[cfg(test)]

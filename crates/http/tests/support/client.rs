@@ -1,0 +1,196 @@
+//! A small HTTP/1.1 client over raw TCP (or any byte stream, for TLS): it
+//! writes exactly the bytes a test asks for and returns status, headers as
+//! the server spelled them, and the de-chunked body. One request per
+//! connection (`Connection: close`), bounded by a timeout.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// A request to send.
+#[derive(Debug, Clone, Default)]
+pub struct Req {
+    pub method: String,
+    /// Path and query, e.g. `/write?db=db`.
+    pub target: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// Send these headers instead of computing `Content-Length`, and send no
+    /// body (to test refusals based on the declared length alone).
+    pub declared_length_only: Option<u64>,
+}
+
+impl Req {
+    pub fn new(method: &str, target: &str) -> Self {
+        Self {
+            method: method.to_owned(),
+            target: target.to_owned(),
+            ..Self::default()
+        }
+    }
+
+    pub fn get(target: &str) -> Self {
+        Self::new("GET", target)
+    }
+
+    pub fn post(target: &str, body: impl Into<Vec<u8>>) -> Self {
+        Self {
+            body: body.into(),
+            ..Self::new("POST", target)
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    fn encode(&self, host: &str) -> Vec<u8> {
+        let mut out = format!(
+            "{} {} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n",
+            self.method, self.target
+        );
+        for (n, v) in &self.headers {
+            out.push_str(&format!("{n}: {v}\r\n"));
+        }
+        let mut bytes = match self.declared_length_only {
+            Some(n) => {
+                out.push_str(&format!("Content-Length: {n}\r\n\r\n"));
+                out.into_bytes()
+            }
+            None => {
+                if !self.body.is_empty() || self.method == "POST" {
+                    out.push_str(&format!("Content-Length: {}\r\n", self.body.len()));
+                }
+                out.push_str("\r\n");
+                let mut b = out.into_bytes();
+                b.extend_from_slice(&self.body);
+                b
+            }
+        };
+        bytes.shrink_to_fit();
+        bytes
+    }
+}
+
+/// A response as received.
+#[derive(Debug, Clone)]
+pub struct Resp {
+    pub status: u16,
+    /// Header names exactly as sent.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The body was chunked and ended with the terminating chunk.
+    pub chunked_complete: Option<bool>,
+}
+
+impl Resp {
+    /// First value of a header, case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.text()))
+    }
+}
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Sends `req` to `addr` over plain TCP.
+pub async fn send(addr: SocketAddr, req: &Req) -> Resp {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    send_on(stream, &addr.to_string(), req).await
+}
+
+/// Sends `req` over an established stream (TCP or TLS).
+pub async fn send_on<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, host: &str, req: &Req) -> Resp {
+    tokio::time::timeout(TIMEOUT, async {
+        // The server may answer (and close) before the whole body is
+        // written; the response is what matters.
+        let _ = stream.write_all(&req.encode(host)).await;
+        let _ = stream.flush().await;
+        let mut raw = Vec::new();
+        let _ = stream.read_to_end(&mut raw).await;
+        parse_response(&raw)
+    })
+    .await
+    .expect("response within the timeout")
+}
+
+fn parse_response(raw: &[u8]) -> Resp {
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no header end in {:?}", String::from_utf8_lossy(raw)));
+    let head = String::from_utf8_lossy(&raw[..end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let status: u16 = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.to_owned(), v.trim().to_owned()))
+        .collect();
+    let rest = &raw[end + 4..];
+    let chunked = headers
+        .iter()
+        .any(|(n, v)| n.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked"));
+    let (body, chunked_complete) = if chunked {
+        let (b, complete) = dechunk(rest);
+        (b, Some(complete))
+    } else {
+        (rest.to_vec(), None)
+    };
+    Resp {
+        status,
+        headers,
+        body,
+        chunked_complete,
+    }
+}
+
+fn dechunk(mut data: &[u8]) -> (Vec<u8>, bool) {
+    let mut out = Vec::new();
+    loop {
+        let Some(eol) = data.windows(2).position(|w| w == b"\r\n") else {
+            return (out, false);
+        };
+        let size_text = String::from_utf8_lossy(&data[..eol]);
+        let Ok(size) = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16) else {
+            return (out, false);
+        };
+        data = &data[eol + 2..];
+        if size == 0 {
+            return (out, true);
+        }
+        if data.len() < size + 2 {
+            out.extend_from_slice(&data[..data.len().min(size)]);
+            return (out, false);
+        }
+        out.extend_from_slice(&data[..size]);
+        data = &data[size + 2..];
+    }
+}
+
+/// Gzips `data`.
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
