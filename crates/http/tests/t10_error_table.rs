@@ -320,7 +320,7 @@ async fn partial_writes_store_the_valid_points() {
         r.json()["error"],
         "partial write: invalid field name: input field \"time\" on measurement \"mem\" is invalid dropped=1"
     );
-    assert!(s.coordinator.shutdown(Duration::from_secs(5)).await);
+    s.settle().await;
     let mut keys: Vec<String> = s.transport.stored(1).into_iter().map(|p| p.0).collect();
     keys.sort();
     assert_eq!(keys, ["cpu,host=a", "cpu,host=b"]);

@@ -22,6 +22,9 @@ pub struct Req {
     /// Send these headers instead of computing `Content-Length`, and send no
     /// body (to test refusals based on the declared length alone).
     pub declared_length_only: Option<u64>,
+    /// Send the body with `Transfer-Encoding: chunked` in chunks of this
+    /// size (no `Content-Length`).
+    pub chunk_size: Option<usize>,
 }
 
 impl Req {
@@ -56,6 +59,17 @@ impl Req {
         );
         for (n, v) in &self.headers {
             out.push_str(&format!("{n}: {v}\r\n"));
+        }
+        if let Some(size) = self.chunk_size {
+            out.push_str("Transfer-Encoding: chunked\r\n\r\n");
+            let mut b = out.into_bytes();
+            for chunk in self.body.chunks(size.max(1)) {
+                b.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+                b.extend_from_slice(chunk);
+                b.extend_from_slice(b"\r\n");
+            }
+            b.extend_from_slice(b"0\r\n\r\n");
+            return b;
         }
         let mut bytes = match self.declared_length_only {
             Some(n) => {

@@ -117,6 +117,18 @@ impl TestServer {
         send(self.addr, req).await
     }
 
+    /// Waits (up to 5 s) until no owner write is in flight, so every owner
+    /// has stored what the responses acknowledged.
+    pub async fn settle(&self) {
+        for _ in 0..500 {
+            if self.coordinator.writes_in_flight() == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("owner writes still in flight after 5 s");
+    }
+
     /// Stops accepting and waits for the server task.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
