@@ -211,24 +211,30 @@ impl MetaNode {
         }
         let _guard = self.membership_lock.lock().await;
         self.read_version(true).await?;
-        self.state().check_new_meta_id(id)?;
         let status = self.cluster_status();
-        if status.endpoints.contains_key(&id) {
-            return Err(MetaError::AlreadyMetaNode(id));
+        // A retried request finds its own earlier progress: same id, same
+        // addresses. Anything else under that id is a conflict.
+        match status.endpoints.get(&id) {
+            Some(e) if *e == endpoints && status.voters.contains(&id) => return Ok(()),
+            Some(e) if *e == endpoints => {}
+            Some(_) => return Err(MetaError::AlreadyMetaNode(id)),
+            None => {
+                self.state().check_new_meta_id(id)?;
+                if status
+                    .endpoints
+                    .values()
+                    .any(|e| e.raft_addr == endpoints.raft_addr || e.api_addr == endpoints.api_addr)
+                {
+                    return Err(MetaError::Config(format!(
+                        "address of node {id} is already used by another meta node"
+                    )));
+                }
+                self.raft
+                    .add_learner(raft_id(id), endpoints, true)
+                    .await
+                    .map_err(raft_error)?;
+            }
         }
-        if status
-            .endpoints
-            .values()
-            .any(|e| e.raft_addr == endpoints.raft_addr || e.api_addr == endpoints.api_addr)
-        {
-            return Err(MetaError::Config(format!(
-                "address of node {id} is already used by another meta node"
-            )));
-        }
-        self.raft
-            .add_learner(raft_id(id), endpoints, true)
-            .await
-            .map_err(raft_error)?;
         self.raft
             .change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([raft_id(id)])), false)
             .await
@@ -264,6 +270,9 @@ impl MetaNode {
             ChangeMembers::RemoveVoters(BTreeSet::from([raft_id(id)]))
         } else if status.learners.contains(&id) {
             ChangeMembers::RemoveNodes(BTreeSet::from([raft_id(id)]))
+        } else if self.state().retired_node_ids().contains(&id) {
+            // Removed already (a retried request).
+            return Ok(());
         } else {
             return Err(MetaError::NotMetaNode(id));
         };

@@ -162,3 +162,73 @@ async fn simultaneous_bootstrap_forms_one_cluster_20_times() {
         }
     }
 }
+
+/// One `tandemd meta` configured only through `TANDEM_*` variables and no
+/// member list bootstraps a one-voter cluster that takes writes, and stops
+/// cleanly on SIGTERM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_meta_process_from_environment_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = |_| {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let (raft, api) = (format!("127.0.0.1:{}", port(0)), format!("127.0.0.1:{}", port(1)));
+    let log = std::fs::File::create(dir.path().join("log")).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tandemd"))
+        .arg("meta")
+        .env("TANDEM_NODE_ID", "7")
+        .env("TANDEM_NODE_DATA_DIR", dir.path())
+        .env("TANDEM_META_RAFT_BIND", &raft)
+        .env("TANDEM_META_API_BIND", &api)
+        .env("TANDEM_CLUSTER_SHARED_SECRET", meta_processes::SECRET)
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let client = meta_processes::client(vec![api.clone()]).await;
+    client.create_database("solo", None).await.unwrap();
+    let status = client.cluster_status().await.unwrap();
+    assert_eq!(status.leader, Some(tandem_meta::NodeId(7)));
+    assert_eq!(status.endpoints[&tandem_meta::NodeId(7)].raft_addr, raft);
+    assert!(dir.path().join("meta").join("raft.redb").exists());
+    assert!(dir.path().join("node_uuid").exists());
+    let pid = child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = child.wait().unwrap();
+    assert!(
+        status.success(),
+        "{}",
+        std::fs::read_to_string(dir.path().join("log")).unwrap()
+    );
+}
+
+/// `print-config` shows defaults merged with the file and the environment;
+/// a bad value is reported with the variable's name and a non-zero exit.
+#[test]
+fn print_config_and_config_errors() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tandemd"))
+        .arg("print-config")
+        .env("TANDEM_META_API_BIND", "127.0.0.1:9999")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains(r#"api_bind = "127.0.0.1:9999""#), "{text}");
+    assert!(text.contains(r#"raft_bind = "0.0.0.0:8089""#), "{text}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tandemd"))
+        .arg("print-config")
+        .env("TANDEM_META_HEARTBEAT_INTERVAL_MS", "soon")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("TANDEM_META_HEARTBEAT_INTERVAL_MS"));
+}

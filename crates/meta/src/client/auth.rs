@@ -116,7 +116,9 @@ impl MetaClient {
     /// Checks a user name and password. A pair verified before costs a hash
     /// lookup; an unknown user or a failed check syncs once first (the user
     /// or password may have just been created or changed elsewhere).
-    /// Failure is [`MetaError::AuthenticationFailed`] whatever the cause.
+    /// A refused pair is [`MetaError::AuthenticationFailed`] (the text does
+    /// not say whether the user exists); [`MetaError::Unavailable`] means the
+    /// copy could not be confirmed with the meta service.
     pub async fn authenticate(&self, user: &str, password: &str) -> Result<AuthenticatedUser, MetaError> {
         if let Some(u) = self.verify_local(&self.state(), user, password).await {
             return Ok(u);

@@ -151,7 +151,7 @@ impl MetaClient {
         let deadline = self.deadline();
         self.shared
             .endpoints
-            .call(deadline, |mut c| {
+            .call_with(deadline, self.shared.config.request_timeout(), |mut c| {
                 let request = AddMetaNodeRequest {
                     wire_version: WIRE_VERSION,
                     id: id.0,
@@ -177,7 +177,7 @@ impl MetaClient {
         let deadline = self.deadline();
         self.shared
             .endpoints
-            .call(deadline, |mut c| {
+            .call_with(deadline, self.shared.config.request_timeout(), |mut c| {
                 let request = RemoveMetaNodeRequest {
                     wire_version: WIRE_VERSION,
                     id: id.0,

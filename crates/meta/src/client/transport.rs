@@ -12,6 +12,9 @@ use crate::MetaError;
 use crate::grpc::{ApiClient, api_client};
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(20);
+/// Longest a single attempt may take before the next endpoint is tried (a
+/// leader cut off from its quorum can hold a request indefinitely).
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
 const MAX_BACKOFF: Duration = Duration::from_millis(500);
 
 /// Clients for every configured meta endpoint.
@@ -52,8 +55,24 @@ impl Endpoints {
     }
 
     /// Runs `call` against the endpoints until it succeeds, fails with a
-    /// non-retriable error, or `deadline` passes.
-    pub(crate) async fn call<T, F, Fut>(&self, deadline: Instant, mut call: F) -> Result<T, MetaError>
+    /// non-retriable error, or `deadline` passes; one attempt may take
+    /// [`ATTEMPT_TIMEOUT`].
+    pub(crate) async fn call<T, F, Fut>(&self, deadline: Instant, call: F) -> Result<T, MetaError>
+    where
+        F: FnMut(ApiClient) -> Fut,
+        Fut: Future<Output = Result<T, MetaError>>,
+    {
+        self.call_with(deadline, ATTEMPT_TIMEOUT, call).await
+    }
+
+    /// As [`Endpoints::call`] with a custom per-attempt limit (membership
+    /// changes wait for a learner to catch up).
+    pub(crate) async fn call_with<T, F, Fut>(
+        &self,
+        deadline: Instant,
+        attempt_timeout: Duration,
+        mut call: F,
+    ) -> Result<T, MetaError>
     where
         F: FnMut(ApiClient) -> Fut,
         Fut: Future<Output = Result<T, MetaError>>,
@@ -67,7 +86,8 @@ impl Endpoints {
                 break;
             }
             let i = (start + attempt) % self.clients.len();
-            match tokio::time::timeout_at(deadline, call(self.clients[i].clone())).await {
+            let attempt_deadline = (now + attempt_timeout).min(deadline);
+            match tokio::time::timeout_at(attempt_deadline, call(self.clients[i].clone())).await {
                 Ok(Ok(v)) => {
                     self.preferred.store(i, Ordering::Relaxed);
                     return Ok(v);
@@ -77,7 +97,10 @@ impl Endpoints {
                     last_error = e;
                 }
                 Ok(Err(e)) => return Err(e),
-                Err(_) => break,
+                Err(_) => {
+                    tracing::debug!(endpoint = %self.addrs[i], "meta call timed out");
+                    last_error = MetaError::Unavailable(format!("{} did not answer in time", self.addrs[i]));
+                }
             }
             if (attempt + 1) % self.clients.len() == 0 {
                 tokio::time::sleep_until((Instant::now() + backoff).min(deadline)).await;
