@@ -81,8 +81,9 @@ async fn serve(state: &HttpState, req: Request) -> Result<Response, HttpError> {
     }
     authorize_read(state, who.as_ref(), &request.db)?;
     let stream = state.exporter().export(request).await?;
-    // An error after the first chunk can only cut the response short: the
-    // client sees a chunked body without its terminating chunk.
+    // Once streaming has started an error can only cut the response short:
+    // the client sees a chunked body without its terminating chunk (or a
+    // closed connection when nothing had been flushed yet).
     let body = Body::from_stream(stream.map(|chunk| {
         chunk.map_err(|e| {
             tracing::warn!("export failed mid-stream: {e}");

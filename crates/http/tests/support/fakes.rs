@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures::StreamExt;
 use tandem_coordinator::ports::{
     FieldRegistration, MetaError, Metadata, OwnerAck, OwnerError, OwnerTransport, PortFuture,
     RetentionPolicy, Shard, ShardGroup, ShardWrite,
@@ -706,8 +707,14 @@ impl Exporter for FakeExporter {
                 .map(|(key, ts, fields)| Ok(Bytes::from(format!("{key} {} {ts}\n", fields.join(",")))))
                 .collect();
             if fail {
+                // The first chunk goes out, then the export fails a little
+                // later, as a read error on a real node would.
                 chunks.truncate(1);
-                chunks.push(Err(PortError::Internal("disk read failed".into())));
+                let failure = futures::stream::once(async {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    Err(PortError::Internal("disk read failed".into()))
+                });
+                return Ok(Box::pin(futures::stream::iter(chunks).chain(failure)) as ExportStream);
             }
             Ok(Box::pin(futures::stream::iter(chunks)) as ExportStream)
         })
