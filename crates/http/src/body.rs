@@ -69,6 +69,9 @@ pub struct ReadBody {
 const DRAIN_LIMIT: usize = 256 * 1024;
 const DRAIN_TIME: Duration = Duration::from_millis(500);
 
+/// Most a body buffer is sized up front; it grows as bytes arrive.
+const MAX_PREALLOCATION: u64 = 4 << 20;
+
 /// Where gunzip output goes: a buffer that refuses to grow past `max`.
 struct Limited {
     buf: Vec<u8>,
@@ -121,9 +124,11 @@ pub async fn read(
     max: u64,
     content_length: Option<u64>,
 ) -> Result<ReadBody, HttpError> {
+    // The declared length is only a hint: a client that declares 25 MB and
+    // sends nothing must not make us hold 25 MB.
     let cap = |n: u64| {
         let n = if max > 0 { n.min(max) } else { n };
-        usize::try_from(n.min(64 << 20)).unwrap_or(0)
+        usize::try_from(n.min(MAX_PREALLOCATION)).unwrap_or(0)
     };
     let hint = content_length.unwrap_or(0);
     let mut sink = match encoding {

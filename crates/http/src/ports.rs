@@ -97,6 +97,8 @@ pub struct RetentionPolicySpec {
     /// `Some(ZERO)` is infinite (`INF`).
     pub duration: Option<Duration>,
     pub replication: Option<u32>,
+    /// `Some(ZERO)` (clients send `SHARD DURATION 0s`) means "derive from
+    /// the duration", as in influxd.
     pub shard_duration: Option<Duration>,
 }
 
@@ -243,7 +245,10 @@ pub enum AuthError {
 
 /// Checks credentials. Only consulted when `auth_enabled` is on.
 /// Implementations cache verified credentials (keyed so a password change
-/// invalidates them) so a write never pays for a password hash.
+/// invalidates them) so a write never pays for a password hash, but fill
+/// [`Principal::admin`] and [`Principal::privileges`] from the current
+/// local metadata on every call, so a `GRANT` takes effect on the next
+/// request.
 pub trait Auth: Send + Sync + 'static {
     /// Whether an admin user exists. Until one does, influxd lets requests
     /// through unauthenticated so the first admin can be created
