@@ -47,6 +47,8 @@ async fn serve(state: &HttpState, req: Request) -> Result<Response, HttpError> {
                 .to_ascii_lowercase()
                 .starts_with("application/x-www-form-urlencoded")
         });
+    // Credentials come from the URL only, as in influxd.
+    let who = auth::authenticate(state, &url_params, &parts.headers).await?;
     let mut params = Params::default();
     if parts.method == Method::POST && is_form {
         let max = match state.config().max_body_size {
@@ -57,7 +59,6 @@ async fn serve(state: &HttpState, req: Request) -> Result<Response, HttpError> {
     }
     params.extend(url_params);
 
-    let who = auth::authenticate(state, &params, &parts.headers).await?;
     let q = params.get("q").trim();
     if q.is_empty() {
         return Err(HttpError::MissingQuery);
