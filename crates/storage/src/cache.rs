@@ -53,6 +53,11 @@ pub(crate) struct Cache {
     strings: Vec<u8>,
     bytes: usize,
     lines: u64,
+    cells: usize,
+    columns: usize,
+    /// Initial capacity of new columns: the previous cache's average column
+    /// length, so steady workloads do not regrow every column from zero.
+    column_hint: usize,
     pub first_lsn: Option<Lsn>,
     pub last_lsn: Option<Lsn>,
 }
@@ -105,8 +110,9 @@ impl<'v> BatchMaps<'v> {
         key: &'v str,
     ) -> Option<(FieldId, FieldType)> {
         let hints = &mut self.hints[m as usize];
+        // Keys of one batch are interned, so the pointer usually matches.
         if let Some(Some((k, id, ty))) = hints.get(pos)
-            && *k == key
+            && (std::ptr::eq(k.as_ptr(), key.as_ptr()) && k.len() == key.len() || *k == key)
         {
             return Some((*id, *ty));
         }
@@ -127,6 +133,15 @@ impl<'v> BatchMaps<'v> {
 }
 
 impl Cache {
+    /// An empty cache sized after `prev`.
+    pub(crate) fn successor(prev: &Cache) -> Cache {
+        let hint = prev.cells.checked_div(prev.columns).unwrap_or(0).min(1024);
+        Cache {
+            column_hint: hint,
+            ..Cache::default()
+        }
+    }
+
     pub(crate) fn bytes(&self) -> usize {
         self.bytes
     }
@@ -259,11 +274,10 @@ impl Cache {
             _ => match series.columns.iter().position(|c| c.field == field) {
                 Some(ci) => ci,
                 None => {
-                    series.columns.push(Column {
-                        field,
-                        cells: Vec::new(),
-                    });
-                    self.bytes += COLUMN_OVERHEAD;
+                    let cells = Vec::with_capacity(self.column_hint);
+                    self.bytes += COLUMN_OVERHEAD + cells.capacity() * size_of::<Cell>();
+                    self.columns += 1;
+                    series.columns.push(Column { field, cells });
                     series.columns.len() - 1
                 }
             },
@@ -274,6 +288,7 @@ impl Cache {
         if cells.capacity() != cap {
             self.bytes += (cells.capacity() - cap) * size_of::<Cell>();
         }
+        self.cells += 1;
     }
 }
 

@@ -51,11 +51,12 @@ pub struct StorageConfig {
     pub cold_duration: Duration,
 
     /// Compaction merges the files of one measurement and level once there
-    /// are this many of them. Default: 4.
+    /// are this many of them. Default: 8.
     pub compaction_min_files: usize,
 
     /// Files at this level are only merged again by the cold full
-    /// compaction. Default: 3.
+    /// compaction. Each level rewrites every point once more (write
+    /// amplification), so hot shards stop at a low level. Default: 2.
     pub compaction_max_level: u32,
 
     /// Rows per Parquet row group (the unit a reader decodes at once, and the
@@ -76,8 +77,8 @@ impl Default for StorageConfig {
             cache_max_memory_size: 1 << 30,
             cache_snapshot_write_cold_duration: Duration::from_secs(600),
             cold_duration: Duration::from_secs(4 * 3600),
-            compaction_min_files: 4,
-            compaction_max_level: 3,
+            compaction_min_files: 8,
+            compaction_max_level: 2,
             parquet_row_group_rows: 65536,
             parquet_zstd_level: 1,
         }

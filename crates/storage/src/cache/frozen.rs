@@ -70,7 +70,10 @@ impl Cache {
 /// each batch application, then the largest (version, value) among those.
 fn resolve_column(cells: &mut Vec<Cell>, ty: FieldType, applies: &[Version], strings: &[u8]) {
     // Stable: cells of one application keep their order within the batch.
-    cells.sort_by_key(|c| (c.ts, c.apply));
+    // Data mostly arrives in time order, so check before sorting.
+    if !cells.is_sorted_by_key(|c| (c.ts, c.apply)) {
+        cells.sort_by_key(|c| (c.ts, c.apply));
+    }
     let n = cells.len();
     let mut w = 0;
     let mut i = 0;
@@ -112,6 +115,29 @@ fn raw_cmp(a: &Cell, b: &Cell, ty: FieldType, applies: &[Version], strings: &[u8
 }
 
 impl Frozen {
+    /// If every column of series `s` has cells at the same timestamps with
+    /// the same version at each, the number of rows (one per timestamp).
+    /// Such a series can be written column by column without the row merge.
+    pub(crate) fn uniform_rows(&self, s: &SeriesCells) -> Option<usize> {
+        let (first, rest) = s.columns.split_first()?;
+        let n = first.cells.len();
+        let version = |c: &Cell| self.applies.get(c.apply as usize);
+        for c in rest {
+            if c.cells.len() != n {
+                return None;
+            }
+            let same = first
+                .cells
+                .iter()
+                .zip(&c.cells)
+                .all(|(a, b)| a.ts == b.ts && (a.apply == b.apply || version(a) == version(b)));
+            if !same {
+                return None;
+            }
+        }
+        Some(n)
+    }
+
     pub(crate) fn value(&self, ty: FieldType, bits: u64) -> FieldValue {
         match ty {
             FieldType::Float => FieldValue::Float(f64::from_bits(bits)),
@@ -136,6 +162,8 @@ pub(crate) struct FrozenRows {
     /// one row per version.
     pending: Vec<(Version, FieldId, FieldValue)>,
     pending_ts: i64,
+    /// Position (in `list`) of the series whose key the caller's row holds.
+    row_series: Option<usize>,
 }
 
 impl FrozenRows {
@@ -144,14 +172,9 @@ impl FrozenRows {
         Self::new(frozen, registry, list, range)
     }
 
-    pub(crate) fn measurement(
-        frozen: Arc<Frozen>,
-        registry: Arc<FieldRegistry>,
-        measurement: &str,
-        range: TimeRange,
-    ) -> Self {
-        let list = frozen.measurements.get(measurement).cloned().unwrap_or_default();
-        Self::new(frozen, registry, list, range)
+    /// Rows of the series at `index` of `frozen.series`.
+    pub(crate) fn series(frozen: Arc<Frozen>, registry: Arc<FieldRegistry>, index: u32) -> Self {
+        Self::new(frozen, registry, vec![index], TimeRange::ALL)
     }
 
     fn new(frozen: Arc<Frozen>, registry: Arc<FieldRegistry>, list: Vec<u32>, range: TimeRange) -> Self {
@@ -168,6 +191,7 @@ impl FrozenRows {
             cursors,
             pending: Vec::new(),
             pending_ts: 0,
+            row_series: None,
         }
     }
 
@@ -204,8 +228,11 @@ impl FrozenRows {
             if keep {
                 self.pending_ts = ts;
                 // Descending, so rows can be popped from the end in ascending
-                // version order.
-                self.pending.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
+                // version order. Usually every cell has the same version.
+                let first = self.pending[0].0;
+                if self.pending.iter().any(|p| p.0 != first) {
+                    self.pending.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
+                }
                 return true;
             }
         }
@@ -217,8 +244,12 @@ impl RowSource for FrozenRows {
         loop {
             if let Some(&(version, _, _)) = self.pending.last() {
                 let s = &self.frozen.series[self.list[self.pos] as usize];
-                row.series.clear();
-                row.series.push_str(&s.key);
+                // Rows of one series are consecutive: copy the key once.
+                if self.row_series != Some(self.pos) || row.series.len() != s.key.len() {
+                    row.series.clear();
+                    row.series.push_str(&s.key);
+                    self.row_series = Some(self.pos);
+                }
                 row.ts = self.pending_ts;
                 row.version = version;
                 row.fields.clear();

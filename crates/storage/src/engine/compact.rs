@@ -77,7 +77,8 @@ impl Inner {
     pub(super) fn compact_shard(&self, shard: &Arc<Shard>, full: bool) -> Result<(), StorageError> {
         let _serial = lock(&shard.compact_lock);
         loop {
-            if lock(&shard.state).deleted {
+            // Shutdown waits for this thread: stop between merges.
+            if lock(&shard.state).deleted || self.closed.load(std::sync::atomic::Ordering::SeqCst) {
                 return Ok(());
             }
             let p = plan(&lock(&shard.manifest).files, &self.config, full);
@@ -110,9 +111,17 @@ impl Inner {
             let mut merger = Merger::new(sources)?;
             let mut w = MeasurementWriter::create(&path, &p.measurement, layout, self.write_opts)?;
             let (mut series, mut winners) = (String::new(), Vec::<Winner>::new());
+            let mut groups = 0u64;
             while let Some(ts) = merger.next_group(&mut series, &mut winners)? {
+                groups += 1;
+                if groups.is_multiple_of(65536) && self.closed.load(std::sync::atomic::Ordering::SeqCst) {
+                    // Shutting down: drop this merge, its inputs stay.
+                    return Err(StorageError::Closed);
+                }
                 // One row per winning version; versions that won nothing vanish.
-                winners.sort_by(|a, b| a.version.cmp(&b.version).then(a.field.cmp(&b.field)));
+                if winners.iter().any(|w| w.version != winners[0].version) {
+                    winners.sort_by(|a, b| a.version.cmp(&b.version).then(a.field.cmp(&b.field)));
+                }
                 let mut rest = &mut winners[..];
                 while let Some(first) = rest.first() {
                     let v: Version = first.version;
@@ -132,6 +141,10 @@ impl Inner {
         })();
         let file = match result {
             Ok(f) => f,
+            Err(StorageError::Closed) => {
+                remove_logged(&path);
+                return Ok(());
+            }
             Err(e) => {
                 remove_logged(&path);
                 return Err(e);

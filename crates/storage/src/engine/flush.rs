@@ -11,7 +11,7 @@ use crate::StorageError;
 use crate::cache::frozen::{Frozen, FrozenRows};
 use crate::fields::{FieldId, FieldRegistry};
 use crate::manifest::FileMeta;
-use crate::merge::{Row, RowSource, TimeRange};
+use crate::merge::{Row, RowSource};
 use crate::parquet_io::schema::{FieldCol, FileLayout};
 use crate::parquet_io::writer::{MeasurementWriter, WriteOptions};
 use crate::{fsutil, series_key};
@@ -145,19 +145,40 @@ fn write_measurement(
     let layout = FileLayout::build(measurement, tags.into_iter().collect(), fields);
     let col_of = field_columns(&layout, registry, measurement);
     let mut w = MeasurementWriter::create(path, measurement, layout, opts)?;
-    let mut src = FrozenRows::measurement(
-        Arc::clone(frozen),
-        Arc::clone(registry),
-        measurement,
-        TimeRange::ALL,
-    );
+    let mut raw: Vec<(usize, u64)> = Vec::new();
+    let mut cols: Vec<Option<usize>> = Vec::new();
     let mut row = Row::default();
-    while src.next_row(&mut row)? {
-        let values = row
-            .fields
-            .drain(..)
-            .filter_map(|(f, v)| col_of.get(&f).map(|&c| (c, v)));
-        w.push(&row.series, row.ts, row.version, values)?;
+    for &si in list {
+        let s = &frozen.series[si as usize];
+        if let Some(n) = frozen.uniform_rows(s) {
+            // Fast path: no row merge, cells go straight to the builders.
+            cols.clear();
+            cols.extend(s.columns.iter().map(|c| col_of.get(&c.field).copied()));
+            for i in 0..n {
+                raw.clear();
+                for (c, col) in s.columns.iter().zip(&cols) {
+                    if let Some(col) = col {
+                        raw.push((*col, c.cells[i].bits));
+                    }
+                }
+                let head = s.columns[0].cells[i];
+                let version = frozen
+                    .applies
+                    .get(head.apply as usize)
+                    .copied()
+                    .unwrap_or_default();
+                w.push_raw(&s.key, head.ts, version, &raw, &frozen.strings)?;
+            }
+            continue;
+        }
+        let mut src = FrozenRows::series(Arc::clone(frozen), Arc::clone(registry), si);
+        while src.next_row(&mut row)? {
+            let values = row
+                .fields
+                .drain(..)
+                .filter_map(|(f, v)| col_of.get(&f).map(|&c| (c, v)));
+            w.push(&row.series, row.ts, row.version, values)?;
+        }
     }
     w.finish()
 }

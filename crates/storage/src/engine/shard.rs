@@ -102,7 +102,8 @@ impl ShardState {
         if self.cache.is_empty() {
             return false;
         }
-        let snap = Snapshot::new(std::mem::take(&mut self.cache));
+        let next = Cache::successor(&self.cache);
+        let snap = Snapshot::new(std::mem::replace(&mut self.cache, next));
         self.snapshot_bytes += snap.bytes;
         self.snapshots.push_back(Arc::new(snap));
         true

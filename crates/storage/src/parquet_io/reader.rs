@@ -178,8 +178,11 @@ impl RowSource for FileRows {
             if !self.range.contains(ts) {
                 continue;
             }
-            row.series.clear();
-            row.series.push_str(cols.series.value(i));
+            let series = cols.series.value(i);
+            if row.series != series {
+                row.series.clear();
+                row.series.push_str(series);
+            }
             row.ts = ts;
             row.version = Version {
                 hlc_ns: cols.hlc.value(i),

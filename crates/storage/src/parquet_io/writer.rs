@@ -62,6 +62,16 @@ impl FieldBuilder {
         }
     }
 
+    fn append_raw(&mut self, bits: u64, strings: &[u8]) {
+        match self {
+            FieldBuilder::Float(b) => b.append_value(f64::from_bits(bits)),
+            FieldBuilder::Integer(b) => b.append_value(bits as i64),
+            FieldBuilder::Unsigned(b) => b.append_value(bits),
+            FieldBuilder::String(b) => b.append_value(crate::cache::arena_str(strings, bits)),
+            FieldBuilder::Boolean(b) => b.append_value(bits != 0),
+        }
+    }
+
     fn finish(&mut self) -> ArrayRef {
         match self {
             FieldBuilder::Float(b) => Arc::new(b.finish()),
@@ -103,7 +113,8 @@ pub(crate) struct MeasurementWriter {
     buffered: usize,
     cur_series: String,
     cur_tags: Vec<Option<String>>,
-    row_values: Vec<Option<FieldValue>>,
+    /// Row number each field column last received a value for.
+    filled: Vec<u64>,
     rows: u64,
     min_ts: i64,
     max_ts: i64,
@@ -141,6 +152,14 @@ fn props(
         .set_column_encoding(
             ColumnPath::from(schema::VERSION_HLC),
             Encoding::DELTA_BINARY_PACKED,
+        )
+        .set_column_encoding(
+            ColumnPath::from(schema::VERSION_NODE),
+            Encoding::DELTA_BINARY_PACKED,
+        )
+        .set_column_encoding(
+            ColumnPath::from(schema::VERSION_SEQ),
+            Encoding::DELTA_BINARY_PACKED,
         );
     // Repetitive text compresses best as a dictionary.
     b = b.set_column_dictionary_enabled(ColumnPath::from(schema::SERIES), true);
@@ -154,9 +173,16 @@ fn props(
         .skip(layout.first_field_col())
         .zip(&layout.fields)
     {
-        if matches!(col.ty, FieldType::String | FieldType::Boolean) {
-            b = b.set_column_dictionary_enabled(ColumnPath::from(f.name().as_str()), true);
-        }
+        let path = ColumnPath::from(f.name().as_str());
+        b = match col.ty {
+            FieldType::String | FieldType::Boolean => b.set_column_dictionary_enabled(path, true),
+            // Rows are sorted by series then time, so neighbouring values of
+            // a metric are close: deltas pack into a few bits.
+            FieldType::Integer | FieldType::Unsigned => {
+                b.set_column_encoding(path, Encoding::DELTA_BINARY_PACKED)
+            }
+            FieldType::Float => b,
+        };
     }
     Ok(b.build())
 }
@@ -188,7 +214,7 @@ impl MeasurementWriter {
             buffered: 0,
             cur_series: String::new(),
             cur_tags: vec![None; n_tags],
-            row_values: vec![None; n_fields],
+            filled: vec![0; n_fields],
             rows: 0,
             min_ts: i64::MAX,
             max_ts: i64::MIN,
@@ -198,6 +224,8 @@ impl MeasurementWriter {
 
     /// Appends a row; `values[i]` belongs to field column `i` of the layout.
     /// Rows must come sorted by (series, time, version).
+    /// Appends a row; `values` are (field column index, value). Rows must
+    /// come sorted by (series, time, version).
     pub(crate) fn push(
         &mut self,
         series: &str,
@@ -205,6 +233,37 @@ impl MeasurementWriter {
         version: Version,
         values: impl IntoIterator<Item = (usize, FieldValue)>,
     ) -> Result<(), StorageError> {
+        self.start_row(series, ts, version);
+        for (col, v) in values {
+            if let Some(b) = self.fields.get_mut(col) {
+                b.append(Some(&v));
+                self.filled[col] = self.rows;
+            }
+        }
+        self.end_row()
+    }
+
+    /// Appends a row from raw cache cells: (field column, value bits); the
+    /// column's type says how to read the bits (strings live in `strings`).
+    pub(crate) fn push_raw(
+        &mut self,
+        series: &str,
+        ts: i64,
+        version: Version,
+        values: &[(usize, u64)],
+        strings: &[u8],
+    ) -> Result<(), StorageError> {
+        self.start_row(series, ts, version);
+        for &(col, bits) in values {
+            if let Some(b) = self.fields.get_mut(col) {
+                b.append_raw(bits, strings);
+                self.filled[col] = self.rows;
+            }
+        }
+        self.end_row()
+    }
+
+    fn start_row(&mut self, series: &str, ts: i64, version: Version) {
         if series != self.cur_series {
             self.cur_series.clear();
             self.cur_series.push_str(series);
@@ -216,25 +275,26 @@ impl MeasurementWriter {
                 }
             }
         }
+        self.rows += 1;
         self.time.append_value(ts);
         for (b, t) in self.tags.iter_mut().zip(&self.cur_tags) {
             b.append_option(t.as_deref());
-        }
-        for (i, v) in values {
-            if let Some(slot) = self.row_values.get_mut(i) {
-                *slot = Some(v);
-            }
-        }
-        for (b, v) in self.fields.iter_mut().zip(self.row_values.iter_mut()) {
-            b.append(v.take().as_ref());
         }
         self.series.append_value(series);
         self.hlc.append_value(version.hlc_ns);
         self.node.append_value(version.node);
         self.seq.append_value(version.seq);
-        self.rows += 1;
         self.min_ts = self.min_ts.min(ts);
         self.max_ts = self.max_ts.max(ts);
+    }
+
+    fn end_row(&mut self) -> Result<(), StorageError> {
+        for (b, filled) in self.fields.iter_mut().zip(&mut self.filled) {
+            if *filled != self.rows {
+                b.append(None);
+                *filled = self.rows;
+            }
+        }
         self.buffered += 1;
         if self.buffered >= BATCH_ROWS {
             self.write_batch()?;
