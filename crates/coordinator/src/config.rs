@@ -7,8 +7,10 @@ use serde::{Deserialize, Serialize};
 #[serde(default, deny_unknown_fields)]
 pub struct CoordinatorConfig {
     /// How long a write request waits for its consistency level before it
-    /// answers `timeout`. Owner writes still in flight then finish in the
-    /// background. Default: `10s` (Enterprise's `[cluster] write-timeout`).
+    /// answers `timeout`. Owner writes still in flight then go on in the
+    /// background for up to half as long again (at least 1s) before they
+    /// count as failed. Default: `10s` (Enterprise's `[cluster]
+    /// write-timeout`).
     #[serde(with = "tandem_model::duration")]
     pub write_timeout: Duration,
 
@@ -33,6 +35,16 @@ pub struct CoordinatorConfig {
     /// on disk (and so the longest wait after a restart). Default: `1s`.
     #[serde(with = "tandem_model::duration")]
     pub clock_persist_window: Duration,
+}
+
+impl CoordinatorConfig {
+    /// How long one owner write may take before it counts as failed (and,
+    /// once hinted handoff exists, is queued): longer than `write_timeout`,
+    /// so a request whose owners hang answers `timeout` as Enterprise does,
+    /// while the owner writes go on in the background a little longer.
+    pub fn owner_timeout(&self) -> Duration {
+        self.write_timeout + (self.write_timeout / 2).max(Duration::from_secs(1))
+    }
 }
 
 impl Default for CoordinatorConfig {

@@ -96,6 +96,7 @@ fn wall_ns() -> i64 {
 
 struct ShardState {
     shard: ShardId,
+    points: usize,
     owners: Vec<NodeId>,
     required: usize,
     acked: usize,
@@ -303,6 +304,7 @@ impl Coordinator {
             let owners = sp.shard.owners.len();
             states.push(ShardState {
                 shard: sp.shard.id,
+                points: n,
                 required: req.consistency.required(owners),
                 owners: sp.shard.owners,
                 acked: 0,
@@ -339,11 +341,19 @@ impl Coordinator {
             if st.done {
                 continue;
             }
-            if let OwnerOutcome::Failed(e) = &st.outcomes[oi]
-                && (e.is_data_error() || matches!(e, OwnerError::ShardDeleted(_)))
-            {
-                WriteStats::add(&s.stats.write_error, 1);
-                return Err(WriteError::Rejected(e.clone()));
+            if let OwnerOutcome::Failed(e) = &st.outcomes[oi] {
+                if e.is_data_error() {
+                    WriteStats::add(&s.stats.write_error, 1);
+                    return Err(WriteError::Rejected(e.clone()));
+                }
+                if let OwnerError::ShardDeleted(id) = e {
+                    // influxd: `partial write: shard N is pending deletion dropped=K`.
+                    WriteStats::add(&s.stats.write_error, 1);
+                    return Err(WriteError::Rejected(OwnerError::PartialWrite {
+                        reason: format!("shard {id} is pending deletion"),
+                        dropped: st.points,
+                    }));
+                }
             }
             if st.acked >= st.required {
                 st.done = true;
@@ -446,8 +456,11 @@ impl Shared {
         let Some(_reservation) = self.budgets.try_reserve(node, write.points.as_bytes().len()) else {
             return Err(OwnerError::Overloaded(node));
         };
-        let sent =
-            tokio::time::timeout(self.config.write_timeout, self.transport.write_shard(node, write)).await;
+        let sent = tokio::time::timeout(
+            self.config.owner_timeout(),
+            self.transport.write_shard(node, write),
+        )
+        .await;
         let result =
             sent.unwrap_or_else(|_| Err(OwnerError::Unavailable(format!("node {node} did not answer"))));
         match &result {

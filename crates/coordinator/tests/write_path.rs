@@ -174,6 +174,20 @@ async fn timeout_answers_timeout() {
     c.transport.set(2, Behaviour::Hang);
     c.transport.set(3, Behaviour::Hang);
     let line = format!("cpu v=1 {T0}");
+    // Repeated: the request's deadline must win over the owners' every time.
+    let t0 = Instant::now();
+    for i in 0..5 {
+        let r = c
+            .coordinator
+            .write(request(&line, None, ConsistencyLevel::Quorum))
+            .await;
+        assert_eq!(
+            summary(&r),
+            "err timeout",
+            "iteration {i} at {:?}: {r:?}",
+            t0.elapsed()
+        );
+    }
     let r = c
         .coordinator
         .write(request(&line, None, ConsistencyLevel::Quorum))
@@ -183,7 +197,7 @@ async fn timeout_answers_timeout() {
         unreachable!()
     };
     assert_eq!((f.acked, f.required), (1, 2));
-    assert_eq!(c.coordinator.stats().snapshot().write_timeout, 1);
+    assert_eq!(c.coordinator.stats().snapshot().write_timeout, 6);
 }
 
 #[tokio::test]
@@ -448,5 +462,8 @@ async fn owner_data_errors_are_client_errors_and_deleted_shards_are_reported() {
         .coordinator
         .write(request(&line, None, ConsistencyLevel::One))
         .await;
-    assert_eq!(summary(&r), format!("err shard {shard} is pending deletion"));
+    assert_eq!(
+        summary(&r),
+        format!("err partial write: shard {shard} is pending deletion dropped=1")
+    );
 }
