@@ -17,6 +17,11 @@
 //!   missing timestamps of a request; the meta service answers existing
 //!   groups, so racing front-ends end up with the same group.
 //!
+//! - **Revocations** (dropped users and tokens, changed passwords, revoked
+//!   privileges) take effect on a node when its copy has the change, which
+//!   the watch stream delivers normally within milliseconds; `sync()` forces
+//!   it.
+//!
 //! Errors are [`MetaError`]s whose texts match influxd's where it has one;
 //! [`MetaError::Unavailable`] means the meta service could not answer in
 //! time (the copy may still be used for what it has).

@@ -293,6 +293,9 @@ impl MetaNode {
 /// A running meta node.
 pub struct MetaServer {
     node: Arc<MetaNode>,
+    /// To know when every user of the store (raft core, replication and
+    /// snapshot tasks) has let go of it.
+    store: std::sync::Weak<redb::Database>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     raft_addr: SocketAddr,
@@ -324,7 +327,11 @@ impl MetaServer {
         .validate()
         .map_err(|e| MetaError::Config(e.to_string()))?;
 
-        let db = store::open(&config.dir)?;
+        let dir = config.dir.clone();
+        let db = tokio::task::spawn_blocking(move || store::open(&dir))
+            .await
+            .map_err(|e| MetaError::Storage(e.to_string()))??;
+        let store = Arc::downgrade(&db);
         let state_machine = StateMachine::open(db.clone())?;
         let feed = state_machine.feed();
         let network = NetworkFactory::new(raft_id(config.node_id), secret.clone(), config.connect_timeout());
@@ -380,6 +387,7 @@ impl MetaServer {
         tracing::info!(node = %config.node_id, %raft_addr, %api_addr, "meta node started");
         Ok(Self {
             node,
+            store,
             shutdown: shutdown_tx,
             tasks,
             raft_addr,
@@ -412,7 +420,8 @@ impl MetaServer {
         self.node.state()
     }
 
-    /// Stops the services and the raft node and waits for them.
+    /// Stops the services and the raft node and waits for them, including
+    /// the release of the raft store (so it can be opened again at once).
     pub async fn shutdown(self) -> Result<(), MetaError> {
         let _ = self.shutdown.send(true);
         let result = self
@@ -424,7 +433,18 @@ impl MetaServer {
         for task in self.tasks {
             let _ = task.await;
         }
-        tracing::info!(node = %self.node.id, "meta node stopped");
+        let id = self.node.id;
+        drop(self.node);
+        // openraft's replication and snapshot tasks end shortly after the
+        // core; wait for them to drop their store handles.
+        let deadline = tokio::time::Instant::now() + STORE_RELEASE_TIMEOUT;
+        while self.store.strong_count() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        if self.store.strong_count() > 0 {
+            tracing::warn!(node = %id, "raft store still in use {STORE_RELEASE_TIMEOUT:?} after shutdown");
+        }
+        tracing::info!(node = %id, "meta node stopped");
         result
     }
 }
@@ -498,6 +518,9 @@ pub(crate) fn now_ns() -> i64 {
         .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
         .unwrap_or(0)
 }
+
+/// How long `shutdown` waits for the raft store to be released.
+const STORE_RELEASE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long the duties loop sleeps between checks.
 pub(crate) const DUTY_TICK: Duration = Duration::from_millis(500);

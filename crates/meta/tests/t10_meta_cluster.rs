@@ -173,6 +173,9 @@ async fn users_and_tokens_authenticate_on_every_node() {
     assert_eq!(c.authenticate_token(&token).await.unwrap().name, "bob");
     assert!(c.authenticate_token(&format!("{token}0")).await.is_err());
     a.drop_user("bob").await.unwrap();
+    // Revocations reach other nodes' copies through the watch stream; a
+    // sync makes sure this one has it.
+    c.sync().await.unwrap();
     assert!(c.authenticate_token(&token).await.is_err());
     cluster.shutdown().await;
 }

@@ -169,14 +169,11 @@ async fn simultaneous_bootstrap_forms_one_cluster_20_times() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn single_meta_process_from_environment_only() {
     let dir = tempfile::tempdir().unwrap();
-    let port = |_| {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    };
-    let (raft, api) = (format!("127.0.0.1:{}", port(0)), format!("127.0.0.1:{}", port(1)));
+    let ports = meta_processes::free_ports(2);
+    let (raft, api) = (
+        format!("127.0.0.1:{}", ports[0]),
+        format!("127.0.0.1:{}", ports[1]),
+    );
     let log = std::fs::File::create(dir.path().join("log")).unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tandemd"))
         .arg("meta")

@@ -6,8 +6,9 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use redb::{Database, Durability, ReadableDatabase, TableDefinition, WriteTransaction};
+use redb::{Database, DatabaseError, Durability, ReadableDatabase, TableDefinition, WriteTransaction};
 
 use crate::MetaError;
 
@@ -27,10 +28,24 @@ pub(crate) const KEY_SNAPSHOT_DATA: &str = "data";
 /// File name of the store inside the meta directory.
 pub(crate) const FILE_NAME: &str = "raft.redb";
 
+/// How long `open` waits for a previous user of the file (a node shutting
+/// down in this process, or a dying process) to release its lock.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
 /// Opens (or creates) the store and makes sure every table exists.
 pub(crate) fn open(dir: &Path) -> Result<Arc<Database>, MetaError> {
     std::fs::create_dir_all(dir).map_err(MetaError::storage)?;
-    let db = Database::create(dir.join(FILE_NAME)).map_err(MetaError::storage)?;
+    let path = dir.join(FILE_NAME);
+    let started = Instant::now();
+    let db = loop {
+        match Database::create(&path) {
+            Ok(db) => break db,
+            Err(DatabaseError::DatabaseAlreadyOpen) if started.elapsed() < LOCK_WAIT => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(MetaError::storage(format!("{}: {e}", path.display()))),
+        }
+    };
     write(&db, |txn| {
         txn.open_table(LOGS)?;
         txn.open_table(RAFT_STATE)?;

@@ -23,13 +23,23 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// `n` distinct free loopback ports (all held until every one is picked).
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let held: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    held.iter().map(|l| l.local_addr().unwrap().port()).collect()
+}
+
 /// Members with fresh ports.
 pub fn members(ids: &[u32]) -> Vec<MetaMember> {
+    let ports = free_ports(ids.len() * 2);
     ids.iter()
-        .map(|&id| MetaMember {
+        .zip(ports.chunks(2))
+        .map(|(&id, p)| MetaMember {
             id,
-            raft_addr: format!("127.0.0.1:{}", free_port()),
-            api_addr: format!("127.0.0.1:{}", free_port()),
+            raft_addr: format!("127.0.0.1:{}", p[0]),
+            api_addr: format!("127.0.0.1:{}", p[1]),
         })
         .collect()
 }

@@ -33,12 +33,12 @@ pub const FAST_TIMINGS: Timings = Timings {
     election_max_ms: 500,
 };
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// `n` distinct free loopback ports (all held until every one is picked).
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let held: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    held.iter().map(|l| l.local_addr().unwrap().port()).collect()
 }
 
 pub struct Member {
@@ -128,11 +128,13 @@ impl MetaCluster {
     /// Writes configs for `n` nodes (ids 1..=n) on fresh loopback ports.
     pub fn new(n: u32, timings: Timings) -> MetaCluster {
         let root = tempfile::tempdir().unwrap();
+        let ports = free_ports(2 * n as usize);
         let members: Vec<Member> = (1..=n)
-            .map(|id| Member {
+            .zip(ports.chunks(2))
+            .map(|(id, p)| Member {
                 id,
-                raft_addr: format!("127.0.0.1:{}", free_port()),
-                api_addr: format!("127.0.0.1:{}", free_port()),
+                raft_addr: format!("127.0.0.1:{}", p[0]),
+                api_addr: format!("127.0.0.1:{}", p[1]),
             })
             .collect();
         let list: Vec<String> = members
