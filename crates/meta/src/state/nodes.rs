@@ -68,6 +68,8 @@ pub struct NodeRegistration {
     pub uuid: String,
     /// The id the process is configured with (a process that is also a meta
     /// node must use its raft id); `None` lets the meta service allocate one.
+    /// Ignored when the uuid is registered already: its id is returned, and
+    /// the caller should compare it with the one it asked for.
     pub requested_id: Option<NodeId>,
     pub data: Option<DataEndpoints>,
     pub passive: bool,
@@ -198,15 +200,18 @@ impl MetaState {
         changed
     }
 
-    /// Whether `id` may become a new meta member.
+    /// Whether `id` may become a new meta member: never used, or used by
+    /// nothing yet. An id a data node holds is refused too, since nothing
+    /// proves the new meta process is that node.
     pub(crate) fn check_new_meta_id(&self, id: NodeId) -> Result<(), MetaError> {
         if self.retired_node_ids.contains(&id) {
             return Err(MetaError::NodeIdRetired(id));
         }
-        if self.nodes.get(&id).is_some_and(|n| n.meta.is_some()) {
-            return Err(MetaError::AlreadyMetaNode(id));
+        match self.nodes.get(&id) {
+            Some(n) if n.meta.is_some() => Err(MetaError::AlreadyMetaNode(id)),
+            Some(_) => Err(MetaError::NodeIdTaken(id)),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     fn next_node_id(&self) -> NodeId {

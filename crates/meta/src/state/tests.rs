@@ -809,6 +809,11 @@ fn node_ids_are_never_reused() {
         s.check_new_meta_id(NodeId(2)),
         Err(MetaError::AlreadyMetaNode(NodeId(2)))
     );
+    assert_eq!(
+        s.check_new_meta_id(NodeId(5)),
+        Err(MetaError::NodeIdTaken(NodeId(5))),
+        "a data node's id"
+    );
     assert_eq!(s.check_new_meta_id(NodeId(6)), Ok(()));
     // Node 1 keeps both roles; node 2 is meta-only.
     let n1 = s.node(NodeId(1)).unwrap();

@@ -67,7 +67,7 @@ impl UserInfo {
 /// An API token. The secret is never stored, only its SHA-256.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenInfo {
-    /// Public id, also the token's prefix (see [`crate::credentials`]).
+    /// Public id, also part of the token (`tdm_<id>_<secret>`, see [`crate::token_id`]).
     pub id: String,
     /// The user the token acts as.
     pub user: String,
