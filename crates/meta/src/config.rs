@@ -63,6 +63,9 @@ pub struct MetaOptions {
     /// Leader heartbeat interval. Default 100 ms.
     pub heartbeat_interval_ms: u64,
     /// Lower bound of the randomized election timeout. Default 500 ms.
+    /// After a leader dies, followers wait out its lease
+    /// (`election_timeout_max_ms`) plus one election timeout, so failover
+    /// takes about 1.5–2 s with the defaults.
     pub election_timeout_min_ms: u64,
     /// Upper bound of the randomized election timeout. Default 1000 ms.
     pub election_timeout_max_ms: u64,

@@ -61,18 +61,41 @@ async fn leader_kill_failover_and_full_restart() {
     let mut figures = Vec::new();
     for round in 0..3 {
         let leader = cluster.wait_for_leader(Duration::from_secs(20)).await;
+        // A healthy cluster: the node restarted in the previous round has
+        // caught up (a follower with a stale log cannot win the election).
+        cluster.wait_until_caught_up(Duration::from_secs(20)).await;
+        let survivors: Vec<usize> = (0..3).filter(|&i| i != leader).collect();
+        let mut watchers = Vec::new();
+        for &i in &survivors {
+            watchers.push(cluster.client_of(i).await);
+        }
         cluster.nodes[leader].kill();
         let t0 = Instant::now();
+        // Meanwhile, note when a survivor first reports a new leader.
+        let elected = tokio::spawn(async move {
+            loop {
+                for w in &watchers {
+                    if let Ok(s) = w.cluster_status().await
+                        && s.leader.is_some_and(|l| l.0 as usize != leader + 1)
+                    {
+                        return t0.elapsed();
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        });
         // A client that knows every node: the first write after the kill
         // succeeds once a new leader has committed it and the client's copy
         // has applied it.
         let db = format!("after_kill_{round}");
         client.create_database(&db, None).await.unwrap();
         let elapsed = t0.elapsed();
+        let elected = elected.await.unwrap();
         figures.push(elapsed);
         committed.push(db);
         eprintln!(
-            "failover round {round}: killed node {} (leader); new leader served a write after {elapsed:?}",
+            "failover round {round}: killed node {} (leader); new leader seen after {elected:?}, \
+             write served after {elapsed:?}",
             leader + 1
         );
         cluster.start(leader);

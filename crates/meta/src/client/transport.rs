@@ -15,7 +15,7 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(20);
 /// Longest a single attempt may take before the next endpoint is tried (a
 /// leader cut off from its quorum can hold a request indefinitely).
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
-const MAX_BACKOFF: Duration = Duration::from_millis(500);
+const MAX_BACKOFF: Duration = Duration::from_millis(200);
 
 /// Clients for every configured meta endpoint.
 pub(crate) struct Endpoints {

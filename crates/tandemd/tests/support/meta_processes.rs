@@ -230,6 +230,35 @@ impl MetaCluster {
     }
 }
 
+impl MetaCluster {
+    /// Waits until every running node has the same last log index and has
+    /// applied it.
+    pub async fn wait_until_caught_up(&self, limit: Duration) {
+        let start = std::time::Instant::now();
+        let mut clients = Vec::new();
+        for n in self.nodes.iter().filter(|n| n.child.is_some()) {
+            clients.push(quick_client(vec![n.member.api_addr.clone()]).await);
+        }
+        loop {
+            let mut indexes = Vec::new();
+            for c in &clients {
+                if let Ok(s) = c.cluster_status().await {
+                    indexes.push((s.last_log_index, s.last_applied_index));
+                }
+            }
+            if indexes.len() == clients.len()
+                && indexes
+                    .iter()
+                    .all(|&(log, applied)| log == indexes[0].0 && applied == log)
+            {
+                return;
+            }
+            assert!(start.elapsed() < limit, "nodes did not catch up: {indexes:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
 fn config_text(m: &Member, dir: &Path, list: &[String], t: Timings) -> String {
     format!(
         r#"
