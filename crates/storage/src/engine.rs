@@ -71,6 +71,8 @@ pub(crate) struct Inner {
     flushq: JobQueue,
     compactq: JobQueue,
     closed: AtomicBool,
+    /// Background threads are being stopped: finish the current step only.
+    stopping: AtomicBool,
     write_opts: WriteOptions,
 }
 
@@ -162,6 +164,7 @@ impl Engine {
             flushq: JobQueue::default(),
             compactq: JobQueue::default(),
             closed: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
             write_opts,
         });
         let threads = background::start(&inner)?;
@@ -270,7 +273,7 @@ impl Engine {
         let shards: Vec<Arc<Shard>> = read(&self.inner.shards).values().cloned().collect();
         for shard in shards {
             lock(&shard.state).rotate();
-            flush::flush_snapshots(&shard, self.inner.write_opts)?;
+            flush::flush_snapshots(&shard, self.inner.write_opts, &|| false)?;
             self.inner.compactq.push(shard.id);
         }
         self.inner.cleanup_wal();
@@ -280,7 +283,7 @@ impl Engine {
     /// Merges each measurement of the shard into one file now (blocking).
     pub fn compact(&self, id: ShardId) -> Result<(), StorageError> {
         let shard = self.inner.shard(id)?;
-        self.inner.compact_shard(&shard, true)
+        self.inner.compact_shard(&shard, true, false)
     }
 
     /// Graceful shutdown: refuses new writes and admin calls, flushes every
@@ -307,6 +310,7 @@ impl Engine {
     }
 
     fn stop_threads(&self) {
+        self.inner.stopping.store(true, Ordering::SeqCst);
         self.inner.flushq.stop();
         self.inner.compactq.stop();
         let threads = std::mem::take(&mut *lock(&self.threads));
@@ -325,6 +329,10 @@ impl Drop for Engine {
 }
 
 impl Inner {
+    fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
     fn check_open(&self) -> Result<(), StorageError> {
         if self.closed.load(Ordering::SeqCst) {
             Err(StorageError::Closed)
@@ -397,7 +405,7 @@ fn replay_record(
         st.rotate();
         drop(guard);
         // Keep replay memory bounded like normal operation.
-        flush::flush_snapshots(shard, write_opts)?;
+        flush::flush_snapshots(shard, write_opts, &|| false)?;
     }
     Ok(())
 }

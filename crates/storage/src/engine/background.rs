@@ -114,7 +114,7 @@ fn run_compactor(inner: &Inner) {
             Job::Stop => return,
             Job::Shard(id) => {
                 if let Some(shard) = shard_if_live(inner, id)
-                    && let Err(e) = inner.compact_shard(&shard, false)
+                    && let Err(e) = inner.compact_shard(&shard, false, true)
                 {
                     tracing::error!(shard = %id, error = %e, "compaction failed");
                 }
@@ -127,7 +127,7 @@ fn run_compactor(inner: &Inner) {
                     if now
                         .duration_since(last)
                         .is_ok_and(|d| d >= inner.config.cold_duration)
-                        && let Err(e) = inner.compact_shard(&shard, true)
+                        && let Err(e) = inner.compact_shard(&shard, true, true)
                     {
                         tracing::error!(shard = %shard.id, error = %e, "full compaction failed");
                     }

@@ -73,21 +73,27 @@ fn plan(files: &[FileMeta], cfg: &StorageConfig, full: bool) -> Option<Plan> {
 }
 
 impl Inner {
-    /// Compacts until the plan finds nothing more to do.
-    pub(super) fn compact_shard(&self, shard: &Arc<Shard>, full: bool) -> Result<(), StorageError> {
+    /// Compacts until the plan finds nothing more to do. Background runs
+    /// (`background`) stop early when the engine is stopping.
+    pub(super) fn compact_shard(
+        &self,
+        shard: &Arc<Shard>,
+        full: bool,
+        background: bool,
+    ) -> Result<(), StorageError> {
         let _serial = lock(&shard.compact_lock);
         loop {
             // Shutdown waits for this thread: stop between merges.
-            if lock(&shard.state).deleted || self.closed.load(std::sync::atomic::Ordering::SeqCst) {
+            if lock(&shard.state).deleted || (background && self.stopping()) {
                 return Ok(());
             }
             let p = plan(&lock(&shard.manifest).files, &self.config, full);
             let Some(p) = p else { return Ok(()) };
-            self.run(shard, p)?;
+            self.run(shard, p, background)?;
         }
     }
 
-    fn run(&self, shard: &Shard, p: Plan) -> Result<(), StorageError> {
+    fn run(&self, shard: &Shard, p: Plan, background: bool) -> Result<(), StorageError> {
         let registry = Arc::clone(&lock(&shard.state).registry);
         let (id, name) = lock(&shard.manifest).allocate_file(&p.measurement);
         let path = shard.dir.join(&name);
@@ -114,7 +120,7 @@ impl Inner {
             let mut groups = 0u64;
             while let Some(ts) = merger.next_group(&mut series, &mut winners)? {
                 groups += 1;
-                if groups.is_multiple_of(65536) && self.closed.load(std::sync::atomic::Ordering::SeqCst) {
+                if background && groups.is_multiple_of(65536) && self.stopping() {
                     // Shutting down: drop this merge, its inputs stay.
                     return Err(StorageError::Closed);
                 }

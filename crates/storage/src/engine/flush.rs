@@ -17,9 +17,10 @@ use crate::parquet_io::writer::{MeasurementWriter, WriteOptions};
 use crate::{fsutil, series_key};
 
 impl Inner {
-    /// Writes the shard's pending snapshots and frees what they held.
+    /// Writes the shard's pending snapshots and frees what they held; stops
+    /// between snapshots when the engine is stopping.
     pub(super) fn flush_shard(&self, shard: &Arc<Shard>) -> Result<(), StorageError> {
-        if flush_snapshots(shard, self.write_opts)? {
+        if flush_snapshots(shard, self.write_opts, &|| self.stopping())? {
             self.compactq.push(shard.id);
             self.cleanup_wal();
         }
@@ -27,12 +28,19 @@ impl Inner {
     }
 }
 
-/// Writes every queued snapshot of `shard`, oldest first. Returns whether
-/// anything was written.
-pub(super) fn flush_snapshots(shard: &Shard, opts: WriteOptions) -> Result<bool, StorageError> {
+/// Writes every queued snapshot of `shard`, oldest first, until `stop()`.
+/// Returns whether anything was written.
+pub(super) fn flush_snapshots(
+    shard: &Shard,
+    opts: WriteOptions,
+    stop: &dyn Fn() -> bool,
+) -> Result<bool, StorageError> {
     let _serial = lock(&shard.flush_lock);
     let mut any = false;
     loop {
+        if stop() {
+            return Ok(any);
+        }
         let (snap, registry) = {
             let st = lock(&shard.state);
             if st.deleted {
