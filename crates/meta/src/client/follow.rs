@@ -35,7 +35,11 @@ pub(crate) fn apply_event(copy: &MetaState, event: WatchEvent) -> Result<Option<
                     state.version()
                 )));
             }
-            let same_cluster = copy.cluster_id().is_empty() || copy.cluster_id() == state.cluster_id();
+            // An id-less snapshot comes from a node that has not applied the
+            // id yet (a catching-up follower); never step back to it.
+            let same_cluster = copy.cluster_id().is_empty()
+                || state.cluster_id().is_empty()
+                || copy.cluster_id() == state.cluster_id();
             if same_cluster && state.version() <= copy.version() {
                 return Ok(None);
             }
@@ -150,5 +154,113 @@ pub(crate) async fn follow_loop(
             () = reconnect.notified() => {}
         }
         retry = (retry * 2).min(MAX_RETRY);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tandem_proto::meta::{StateChange, StateSnapshot};
+
+    use super::*;
+    use crate::grpc::to_json;
+
+    fn state_at(cluster: &str, dbs: &[&str]) -> MetaState {
+        let mut s = MetaState::default();
+        if !cluster.is_empty() {
+            s.apply(&Command::SetClusterId {
+                cluster_id: cluster.into(),
+            })
+            .unwrap();
+        }
+        for db in dbs {
+            s.apply(&create(db)).unwrap();
+        }
+        s
+    }
+
+    fn create(db: &str) -> Command {
+        Command::CreateDatabase {
+            name: (*db).into(),
+            retention_policy: None,
+            default_replication_factor: 1,
+        }
+    }
+
+    fn snapshot(s: &MetaState) -> WatchEvent {
+        WatchEvent {
+            event: Some(Event::Snapshot(StateSnapshot {
+                version: s.version(),
+                state: to_json(s),
+            })),
+        }
+    }
+
+    fn change(version: u64, c: &Command) -> WatchEvent {
+        WatchEvent {
+            event: Some(Event::Change(StateChange {
+                version,
+                command: to_json(c),
+            })),
+        }
+    }
+
+    #[derive(Debug)]
+    enum Outcome {
+        Replaced(u64),
+        Ignored,
+        Resync,
+    }
+
+    #[test]
+    fn events_applied_to_the_copy() {
+        let copy = state_at("c1", &["a", "b"]); // version 3
+        let cases: Vec<(&str, WatchEvent, Outcome)> = vec![
+            (
+                "newer snapshot",
+                snapshot(&state_at("c1", &["a", "b", "c"])),
+                Outcome::Replaced(4),
+            ),
+            (
+                "older snapshot",
+                snapshot(&state_at("c1", &["a"])),
+                Outcome::Ignored,
+            ),
+            (
+                "other cluster",
+                snapshot(&state_at("c2", &["x"])),
+                Outcome::Replaced(2),
+            ),
+            (
+                "id-less lagging node",
+                snapshot(&state_at("", &["a"])),
+                Outcome::Ignored,
+            ),
+            ("next change", change(4, &create("c")), Outcome::Replaced(4)),
+            ("old change", change(3, &create("b")), Outcome::Ignored),
+            ("gap", change(5, &create("c")), Outcome::Resync),
+            (
+                "change that changes nothing here",
+                change(4, &create("a")),
+                Outcome::Resync,
+            ),
+            (
+                "undecodable",
+                WatchEvent {
+                    event: Some(Event::Change(StateChange {
+                        version: 4,
+                        command: "{".into(),
+                    })),
+                },
+                Outcome::Resync,
+            ),
+        ];
+        for (name, event, want) in cases {
+            let got = match apply_event(&copy, event) {
+                Ok(Some(s)) => Outcome::Replaced(s.version()),
+                Ok(None) => Outcome::Ignored,
+                Err(_) => Outcome::Resync,
+            };
+            assert_eq!(format!("{got:?}"), format!("{want:?}"), "{name}");
+        }
     }
 }

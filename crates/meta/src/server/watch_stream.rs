@@ -86,8 +86,10 @@ pub(crate) fn watch_stream(
         let mut changes = feed.subscribe_changes();
         let mut states = feed.subscribe_state();
         let current = states.borrow_and_update().clone();
-        let other_cluster =
-            !cluster_id.is_empty() && !current.cluster_id().is_empty() && cluster_id != current.cluster_id();
+        // A cluster id is set once and never cleared, so a caller whose copy
+        // has an id this node does not have holds another cluster's data
+        // (the meta service was rebuilt): start it over with a snapshot.
+        let other_cluster = !cluster_id.is_empty() && cluster_id != current.cluster_id();
         let closed = tx.clone();
         let mut w = Watcher { tx, sent: since };
         if (other_cluster || since < current.version())
