@@ -204,7 +204,7 @@ mod tests {
         }
     }
 
-    #[derive(Debug)]
+    #[derive(Debug, PartialEq)]
     enum Outcome {
         Replaced(u64),
         Ignored,
@@ -260,7 +260,7 @@ mod tests {
                 Ok(None) => Outcome::Ignored,
                 Err(_) => Outcome::Resync,
             };
-            assert_eq!(format!("{got:?}"), format!("{want:?}"), "{name}");
+            assert_eq!(got, want, "{name}");
         }
     }
 }
