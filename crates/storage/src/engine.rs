@@ -4,6 +4,7 @@
 mod background;
 mod compact;
 mod export;
+mod export_rows;
 mod flush;
 mod node_dir;
 mod shard;

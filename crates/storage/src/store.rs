@@ -85,6 +85,11 @@ pub struct ShardDigest {
 /// the iterator reads files: drive it from a blocking thread.
 pub type ExportStream = Box<dyn Iterator<Item = Result<Vec<u8>, StorageError>> + Send>;
 
+/// Chunks of converged rows in `PointsBuf` format 2 (each field with its
+/// winning version), sorted by series key then time. Pulling the iterator
+/// reads files: drive it from a blocking thread.
+pub type RowStream = Box<dyn Iterator<Item = Result<PointsBuf, StorageError>> + Send>;
+
 /// The future returned by [`ShardStore::write`].
 pub type WriteFuture<'a> = Pin<Box<dyn Future<Output = Result<WriteOutcome, StorageError>> + Send + 'a>>;
 
@@ -128,6 +133,11 @@ pub trait ShardStore: Send + Sync {
     /// constant memory. Snapshots the shard's cache first (so it is a
     /// consistent view of everything acknowledged before the call).
     fn export(&self, shard: ShardId, range: TimeRange) -> Result<ExportStream, StorageError>;
+
+    /// Like [`ShardStore::export`], as rows that keep every field's winning
+    /// version, so copies from several replicas can be merged by the
+    /// convergence rule.
+    fn export_rows(&self, shard: ShardId, range: TimeRange) -> Result<RowStream, StorageError>;
 
     /// Digest over the converged cells, bucketed by time.
     fn digest(&self, shard: ShardId, bucket: Duration) -> Result<ShardDigest, StorageError>;

@@ -23,16 +23,16 @@ use crate::{DigestBucket, ExportStream, ShardDigest, StorageError};
 const CHUNK_BYTES: usize = 64 * 1024;
 
 /// A merge over everything a shard holds, plus the field order lines use.
-struct View {
-    merger: Merger,
-    registry: Arc<FieldRegistry>,
+pub(super) struct View {
+    pub(super) merger: Merger,
+    pub(super) registry: Arc<FieldRegistry>,
     /// Field id → rank of its key in byte order (fields of one line are
     /// written, and hashed, in key order: ids differ between replicas).
-    rank: Vec<u32>,
+    pub(super) rank: Vec<u32>,
 }
 
 impl Inner {
-    fn view(&self, id: ShardId, range: TimeRange) -> Result<View, StorageError> {
+    pub(super) fn view(&self, id: ShardId, range: TimeRange) -> Result<View, StorageError> {
         let shard = self.shard(id)?;
         let (files, snapshots, registry) = {
             let m = lock(&shard.manifest);

@@ -5,7 +5,7 @@ use std::time::Duration;
 use tandem_model::{PointsBuf, ShardId, Version};
 
 use super::Engine;
-use crate::{ExportStream, ShardDigest, ShardInfo, ShardStore, StorageError, TimeRange, WriteFuture};
+use crate::{ExportStream, RowStream, ShardDigest, ShardInfo, ShardStore, StorageError, TimeRange, WriteFuture};
 
 impl ShardStore for Engine {
     fn node_uuid(&self) -> &str {
@@ -38,6 +38,10 @@ impl ShardStore for Engine {
 
     fn export(&self, shard: ShardId, range: TimeRange) -> Result<ExportStream, StorageError> {
         Engine::export(self, shard, range)
+    }
+
+    fn export_rows(&self, shard: ShardId, range: TimeRange) -> Result<RowStream, StorageError> {
+        Engine::export_rows(self, shard, range)
     }
 
     fn digest(&self, shard: ShardId, bucket: Duration) -> Result<ShardDigest, StorageError> {
