@@ -147,6 +147,50 @@ impl DataClient {
     }
 }
 
+/// One owner's copy of a shard as a stream of versioned row chunks.
+pub type RowChunkStream =
+    std::pin::Pin<Box<dyn futures::Stream<Item = Result<tandem_model::PointsBuf, DataError>> + Send>>;
+
+impl DataClient {
+    /// Streams `node`'s copy of `shard` within `range` (inclusive) as
+    /// versioned rows: from the local data node when `node` is this one,
+    /// over the data service otherwise.
+    pub async fn export_rows(
+        &self,
+        node: NodeId,
+        shard: tandem_model::ShardId,
+        range: tandem_storage::TimeRange,
+    ) -> Result<RowChunkStream, DataError> {
+        use futures::StreamExt;
+        if let Some(local) = self.local.as_ref().filter(|l| l.node() == node) {
+            let rx = local.export_rows(shard, range);
+            return Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)));
+        }
+        let mut client = self
+            .client(node)
+            .map_err(|e| DataError::Unavailable(e.to_string()))?;
+        let req = tandem_proto::data::ExportShardRequest {
+            wire_version: WIRE_VERSION,
+            shard_id: shard.0,
+            start_ns: Some(range.start),
+            end_ns: Some(range.end),
+        };
+        let stream = client
+            .export_shard(req)
+            .await
+            .map_err(|s| DataError::Unavailable(format!("node {node}: {}", s.message())))?
+            .into_inner();
+        Ok(Box::pin(stream.map(move |chunk| {
+            match chunk {
+                Ok(c) => tandem_model::PointsBuf::from_bytes(c.rows.to_vec())
+                    .map_err(|e| DataError::Rejected(format!("node {node} sent bad rows: {e}"))),
+                Err(s) if s.code() == Code::NotFound => Err(DataError::ShardNotFound(shard)),
+                Err(s) => Err(DataError::Unavailable(format!("node {node}: {}", s.message()))),
+            }
+        })))
+    }
+}
+
 fn status_error(node: NodeId, s: &tonic::Status) -> OwnerError {
     match s.code() {
         Code::OutOfRange | Code::InvalidArgument | Code::FailedPrecondition => {

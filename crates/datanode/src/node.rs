@@ -177,6 +177,30 @@ impl DataNode {
         blocking(move || store.digest(shard, bucket)).await
     }
 
+    /// Streams this node's copy of a shard as versioned rows (`PointsBuf`
+    /// format 2), for merging with other owners' copies.
+    pub fn export_rows(
+        &self,
+        shard: ShardId,
+        range: TimeRange,
+    ) -> tokio::sync::mpsc::Receiver<Result<PointsBuf, DataError>> {
+        let (tx, rx) = tokio::sync::mpsc::channel(2);
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || match store.export_rows(shard, range) {
+            Err(e) => {
+                let _ = tx.blocking_send(Err(e.into()));
+            }
+            Ok(rows) => {
+                for chunk in rows {
+                    if tx.blocking_send(chunk.map_err(DataError::from)).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        rx
+    }
+
     /// Streams a shard's points as line protocol (this node's copy only).
     pub fn export_lines(
         &self,

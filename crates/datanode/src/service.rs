@@ -3,7 +3,7 @@
 use std::pin::Pin;
 use std::time::{Duration, UNIX_EPOCH};
 
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use tandem_model::{PointsBuf, ShardId};
 use tandem_proto::auth::{ClusterSecret, RequireSecret};
 use tandem_proto::data::data_service_server::{DataService, DataServiceServer};
@@ -13,6 +13,7 @@ use tandem_proto::data::{
     ShardInfoResponse, ShardStatus, WriteErrorCode, WriteShardRequest, WriteShardResponse,
 };
 use tandem_proto::{WIRE_VERSION, data};
+use tandem_storage::TimeRange;
 use tonic::service::interceptor::InterceptedService;
 use tonic::{Request, Response, Status};
 
@@ -188,10 +189,15 @@ impl DataService for DataGrpc {
     ) -> Result<Response<Self::ExportShardStream>, Status> {
         let req = req.into_inner();
         check_wire(req.wire_version)?;
-        Err(Status::unimplemented(format!(
-            "versioned export of shard {} is not available yet; use /export?scope=local on the node",
-            req.shard_id
-        )))
+        let range = TimeRange::new(req.start_ns.unwrap_or(i64::MIN), req.end_ns.unwrap_or(i64::MAX));
+        let rx = self.node.export_rows(ShardId(req.shard_id), range);
+        let stream = tokio_stream::wrappers::ReceiverStream::new(rx).map(|chunk| match chunk {
+            Ok(rows) => Ok(ExportChunk {
+                rows: rows.into_bytes().into(),
+            }),
+            Err(e) => Err(status(e)),
+        });
+        Ok(Response::new(Box::pin(stream)))
     }
 
     async fn shard_digest(

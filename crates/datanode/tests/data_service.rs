@@ -305,3 +305,53 @@ async fn the_local_owner_is_written_without_the_network() {
     assert!(matches!(r, Err(OwnerError::Unavailable(_))));
     assert_eq!(export(&n.node, 50).await, "m v=1 1\n");
 }
+
+#[tokio::test]
+async fn versioned_rows_stream_over_grpc_and_locally() {
+    use futures::StreamExt;
+    let n = start("", "").await;
+    n.view.owners.lock().unwrap().insert(ShardId(60), vec![NodeId(2)]);
+    let r = n
+        .client
+        .write_shard(NodeId(2), write(60, 1, points("m,t=a v=1i 10\nm,t=b v=2i 20\n")))
+        .await;
+    assert!(r.is_ok(), "{r:?}");
+    let local = DataClient::new(
+        Some(n.node.clone()),
+        n.view.clone(),
+        ClusterSecret::disabled(),
+        DataClientConfig::default(),
+    );
+    for client in [&n.client, &local] {
+        let mut s = client
+            .export_rows(NodeId(2), ShardId(60), TimeRange::ALL)
+            .await
+            .unwrap();
+        let mut rows = Vec::new();
+        while let Some(chunk) = s.next().await {
+            let chunk = chunk.unwrap();
+            for p in chunk.view().iter() {
+                for f in p.fields() {
+                    rows.push(format!(
+                        "{} {} {}={:?} v{}",
+                        p.series_key,
+                        p.ts,
+                        f.key,
+                        f.value,
+                        f.version.unwrap().hlc_ns
+                    ));
+                }
+            }
+        }
+        assert_eq!(rows, ["m,t=a 10 v=Integer(1) v5", "m,t=b 20 v=Integer(2) v5"]);
+    }
+    let mut missing = n
+        .client
+        .export_rows(NodeId(2), ShardId(61), TimeRange::ALL)
+        .await
+        .unwrap();
+    assert!(matches!(
+        missing.next().await,
+        Some(Err(tandem_datanode::DataError::ShardNotFound(_)))
+    ));
+}
