@@ -7,5 +7,8 @@
 //! client. It holds no logic of its own beyond translation.
 
 pub mod admin;
+pub mod exporter;
+pub mod janitor;
 pub mod metadata;
 pub mod row_merge;
+pub mod status;

@@ -14,13 +14,17 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
+use tandem_coordinator::CoordinatorConfig;
+use tandem_datanode::client::DataClientConfig;
+use tandem_http::HttpConfig;
 use tandem_meta::{MetaClientConfig, MetaClientOptions, MetaOptions, MetaServerConfig, NodeId};
+use tandem_storage::StorageConfig;
 
 /// Prefix of environment overrides.
 pub const ENV_PREFIX: &str = "TANDEM_";
 
 /// The whole configuration.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub node: NodeSection,
@@ -30,6 +34,53 @@ pub struct Config {
     pub meta: MetaOptions,
     /// How data and write roles reach the meta service.
     pub meta_client: MetaClientOptions,
+    /// The data role's service (gRPC on 8088).
+    pub data: DataSection,
+    /// The data role's storage engine. `dir` empty means
+    /// `<node.data_dir>/data`.
+    pub storage: StorageConfig,
+    /// The write role's HTTP API (8086).
+    pub http: HttpConfig,
+    /// The write role's coordinator.
+    pub coordinator: CoordinatorConfig,
+    /// How the write role reaches data nodes.
+    pub data_client: DataClientConfig,
+}
+
+/// A role a process can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// A raft voter of the meta service (raft 8089, meta API 8091).
+    Meta,
+    /// Stores shards and serves the data service (8088).
+    Data,
+    /// The HTTP API and write coordinator (8086). Without `data`, the node
+    /// is a passive front-end: it coordinates and owns no shards.
+    Write,
+}
+
+/// `[data]`: the data service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataSection {
+    /// Listen address of the data service. Default `0.0.0.0:8088`.
+    pub bind: String,
+    /// Address other nodes dial; empty means `bind`, with an unspecified
+    /// host replaced by `127.0.0.1`. Default empty.
+    pub advertise: String,
+    /// Largest WriteShard message accepted. Default 64 MiB.
+    pub max_message_bytes: usize,
+}
+
+impl Default for DataSection {
+    fn default() -> Self {
+        Self {
+            bind: "0.0.0.0:8088".into(),
+            advertise: String::new(),
+            max_message_bytes: tandem_datanode::service::DEFAULT_MAX_MESSAGE_BYTES,
+        }
+    }
 }
 
 /// `[node]`: identity and storage of this process.
@@ -40,8 +91,13 @@ pub struct NodeSection {
     /// are never reused. Default 1.
     pub id: u32,
     /// Root of everything this process stores (`meta/`, `meta-client/`,
-    /// `node_uuid`, and the data roles' directories). Default `./tandem-data`.
+    /// `node_uuid`, `data/`, `hlc`). Default `./tandem-data`.
     pub data_dir: PathBuf,
+    /// Roles of `tandemd run` (and of `tandemd` without a subcommand).
+    /// Default `["meta", "data", "write"]`: a complete one-node cluster.
+    pub roles: Vec<Role>,
+    /// Labels of this node (e.g. `zone`), used to spread shard owners.
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for NodeSection {
@@ -49,6 +105,8 @@ impl Default for NodeSection {
         Self {
             id: 1,
             data_dir: PathBuf::from("./tandem-data"),
+            roles: vec![Role::Meta, Role::Data, Role::Write],
+            labels: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -68,14 +126,34 @@ pub struct ClusterSection {
 #[serde(default, deny_unknown_fields)]
 pub struct LogSection {
     /// tracing filter (`RUST_LOG` syntax); `RUST_LOG` wins when set.
-    /// Default `info`.
+    /// Default `info,openraft=warn` (raft's own info lines are chatty).
     pub filter: String,
 }
 
 impl Default for LogSection {
     fn default() -> Self {
         Self {
-            filter: "info".into(),
+            filter: "info,openraft=warn".into(),
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            node: NodeSection::default(),
+            cluster: ClusterSection::default(),
+            log: LogSection::default(),
+            meta: MetaOptions::default(),
+            meta_client: MetaClientOptions::default(),
+            data: DataSection::default(),
+            storage: StorageConfig {
+                dir: PathBuf::new(),
+                ..StorageConfig::default()
+            },
+            http: HttpConfig::default(),
+            coordinator: CoordinatorConfig::default(),
+            data_client: DataClientConfig::default(),
         }
     }
 }
@@ -146,13 +224,21 @@ impl Config {
 
     /// The meta client settings of this process (its persisted copy lives
     /// in `<data_dir>/meta-client`). For the data and write roles.
-    #[allow(dead_code)]
     pub fn meta_client(&self) -> MetaClientConfig {
         MetaClientConfig {
             cache_dir: Some(self.node.data_dir.join("meta-client")),
             shared_secret: self.cluster.shared_secret.clone(),
             options: self.meta_client.clone(),
         }
+    }
+
+    /// The storage settings with `dir` resolved.
+    pub fn storage(&self) -> StorageConfig {
+        let mut s = self.storage.clone();
+        if s.dir.as_os_str().is_empty() {
+            s.dir = self.node.data_dir.join("data");
+        }
+        s
     }
 
     /// The process's persistent uuid, shared by all its roles.
