@@ -128,6 +128,20 @@ pub async fn send(addr: SocketAddr, req: &Req) -> Resp {
     send_on(stream, &addr.to_string(), req).await
 }
 
+/// Like [`send`], for servers that may be down or dying: a refused
+/// connection, a timeout or a cut-off answer is an `Err`, not a panic.
+pub async fn try_send(addr: SocketAddr, req: &Req, timeout: Duration) -> Result<Resp, String> {
+    tokio::time::timeout(timeout, async {
+        let mut stream = TcpStream::connect(addr).await.map_err(|e| format!("connect: {e}"))?;
+        stream.write_all(&req.encode(&addr.to_string())).await.map_err(|e| format!("write: {e}"))?;
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await.map_err(|e| format!("read: {e}"))?;
+        try_parse_response(&raw)
+    })
+    .await
+    .map_err(|_| "timed out".to_owned())?
+}
+
 /// Sends `req` over an established stream (TCP or TLS).
 pub async fn send_on<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, host: &str, req: &Req) -> Resp {
     tokio::time::timeout(TIMEOUT, async {
@@ -144,10 +158,14 @@ pub async fn send_on<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, host: &st
 }
 
 fn parse_response(raw: &[u8]) -> Resp {
+    try_parse_response(raw).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn try_parse_response(raw: &[u8]) -> Result<Resp, String> {
     let end = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
-        .unwrap_or_else(|| panic!("no header end in {:?}", String::from_utf8_lossy(raw)));
+        .ok_or_else(|| format!("no header end in {:?}", String::from_utf8_lossy(raw)))?;
     let head = String::from_utf8_lossy(&raw[..end]).into_owned();
     let mut lines = head.split("\r\n");
     let status_line = lines.next().unwrap_or_default();
@@ -155,7 +173,7 @@ fn parse_response(raw: &[u8]) -> Resp {
         .split(' ')
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
+        .ok_or_else(|| format!("bad status line {status_line:?}"))?;
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.to_owned(), v.trim().to_owned()))
@@ -170,12 +188,12 @@ fn parse_response(raw: &[u8]) -> Resp {
     } else {
         (rest.to_vec(), None)
     };
-    Resp {
+    Ok(Resp {
         status,
         headers,
         body,
         chunked_complete,
-    }
+    })
 }
 
 fn dechunk(mut data: &[u8]) -> (Vec<u8>, bool) {
