@@ -4,6 +4,8 @@
 //! was acknowledged must be there in full, and every batch (one WAL record
 //! each) must be there completely or not at all.
 
+#![allow(clippy::print_stderr)]
+
 #[path = "../../http/tests/support/client.rs"]
 mod client;
 
@@ -34,14 +36,20 @@ impl Drop for Node {
 }
 
 fn free_ports(n: usize) -> Vec<u16> {
-    let held: Vec<TcpListener> = (0..n).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
+    let held: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
     held.iter().map(|l| l.local_addr().unwrap().port()).collect()
 }
 
 /// Starts a one-node cluster (meta + data + write) on `ports`
 /// (http, data, raft, meta API) with its data in `dir`.
 async fn start(dir: &Path, ports: &[u16]) -> Node {
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("tandemd.log")).unwrap();
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("tandemd.log"))
+        .unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_tandemd"))
         .arg("run")
         .env("TANDEM_NODE_DATA_DIR", dir.join("data"))
@@ -49,21 +57,31 @@ async fn start(dir: &Path, ports: &[u16]) -> Node {
         .env("TANDEM_DATA_BIND", format!("127.0.0.1:{}", ports[1]))
         .env("TANDEM_META_RAFT_BIND", format!("127.0.0.1:{}", ports[2]))
         .env("TANDEM_META_API_BIND", format!("127.0.0.1:{}", ports[3]))
-        .env("TANDEM_META_CLIENT_ENDPOINTS", format!("[\"127.0.0.1:{}\"]", ports[3]))
+        .env(
+            "TANDEM_META_CLIENT_ENDPOINTS",
+            format!("[\"127.0.0.1:{}\"]", ports[3]),
+        )
         .env("RUST_LOG", "info,openraft=warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
         .expect("spawn tandemd");
-    let node = Node { child, http: SocketAddr::from(([127, 0, 0, 1], ports[0])) };
+    let node = Node {
+        child,
+        http: SocketAddr::from(([127, 0, 0, 1], ports[0])),
+    };
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let ready = try_send(node.http, &Req::get("/health"), Duration::from_secs(2)).await;
         if matches!(ready, Ok(r) if r.status == 200) {
             return node;
         }
-        assert!(Instant::now() < deadline, "tandemd did not become healthy; see {}", dir.join("tandemd.log").display());
+        assert!(
+            Instant::now() < deadline,
+            "tandemd did not become healthy; see {}",
+            dir.join("tandemd.log").display()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -71,7 +89,10 @@ async fn start(dir: &Path, ports: &[u16]) -> Node {
 fn batch(id: usize) -> Vec<u8> {
     let mut body = String::new();
     for k in 0..LINES_PER_BATCH {
-        body.push_str(&format!("crash,b={id} v={k}i {}\n", T0 + (id * LINES_PER_BATCH + k) as i64));
+        body.push_str(&format!(
+            "crash,b={id} v={k}i {}\n",
+            T0 + (id * LINES_PER_BATCH + k) as i64
+        ));
     }
     body.into_bytes()
 }
@@ -82,7 +103,11 @@ async fn stored(node: &Node) -> BTreeMap<usize, usize> {
     assert_eq!(r.status, 200, "{}", r.text());
     let mut counts = BTreeMap::new();
     for line in r.text().lines() {
-        let id = line.split(' ').next().and_then(|k| k.strip_prefix("crash,b=")).expect("a crash line");
+        let id = line
+            .split(' ')
+            .next()
+            .and_then(|k| k.strip_prefix("crash,b="))
+            .expect("a crash line");
         *counts.entry(id.parse::<usize>().unwrap()).or_insert(0) += 1;
     }
     counts
@@ -93,7 +118,12 @@ async fn acknowledged_batches_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let ports = free_ports(4);
     let mut node = start(dir.path(), &ports).await;
-    let r = send(node.http, &Req::post("/query", "q=CREATE DATABASE crash").header("Content-Type", "application/x-www-form-urlencoded")).await;
+    let r = send(
+        node.http,
+        &Req::post("/query", "q=CREATE DATABASE crash")
+            .header("Content-Type", "application/x-www-form-urlencoded"),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text());
 
     let acked: Arc<Mutex<BTreeSet<usize>>> = Arc::default();
@@ -133,12 +163,23 @@ async fn acknowledged_batches_survive_sigkill() {
         node = start(dir.path(), &ports).await;
         let counts = stored(&node).await;
         let acked = acked.lock().unwrap().clone();
-        assert!(acked.len() >= 40 * (round + 1), "round {round}: only {} batches acknowledged", acked.len());
+        assert!(
+            acked.len() >= 40 * (round + 1),
+            "round {round}: only {} batches acknowledged",
+            acked.len()
+        );
         for id in &acked {
-            assert_eq!(counts.get(id), Some(&LINES_PER_BATCH), "round {round}: acknowledged batch {id} incomplete");
+            assert_eq!(
+                counts.get(id),
+                Some(&LINES_PER_BATCH),
+                "round {round}: acknowledged batch {id} incomplete"
+            );
         }
         for (id, n) in &counts {
-            assert_eq!(*n, LINES_PER_BATCH, "round {round}: batch {id} stored partially ({n} lines)");
+            assert_eq!(
+                *n, LINES_PER_BATCH,
+                "round {round}: batch {id} stored partially ({n} lines)"
+            );
         }
         eprintln!(
             "round {round}: {} batches acknowledged, {} stored ({} in flight at the kill made it)",
