@@ -368,11 +368,9 @@ fn main() -> Result<()> {
                     break;
                 }
                 Err(StorageError::CacheFull { .. }) => {
+                    // What a client does with 503 + Retry-After, in short.
                     cache_full += 1;
-                    match in_flight.pop_front() {
-                        Some(p) => written += p.wait()?.written as u64,
-                        None => std::thread::sleep(Duration::from_millis(1)),
-                    }
+                    std::thread::sleep(Duration::from_millis(2));
                 }
                 Err(e) => return Err(e.into()),
             }

@@ -274,7 +274,7 @@ impl Engine {
         let shards: Vec<Arc<Shard>> = read(&self.inner.shards).values().cloned().collect();
         for shard in shards {
             lock(&shard.state).rotate();
-            flush::flush_snapshots(&shard, self.inner.write_opts, &|| false)?;
+            flush::flush_snapshots(&shard, self.inner.write_opts, usize::MAX)?;
             self.inner.compactq.push(shard.id);
         }
         self.inner.cleanup_wal();
@@ -406,7 +406,7 @@ fn replay_record(
         st.rotate();
         drop(guard);
         // Keep replay memory bounded like normal operation.
-        flush::flush_snapshots(shard, write_opts, &|| false)?;
+        flush::flush_snapshots(shard, write_opts, usize::MAX)?;
     }
     Ok(())
 }

@@ -46,5 +46,7 @@ pub use config::StorageConfig;
 pub use engine::{Engine, EngineOptions, PendingWrite};
 pub use error::{FieldTypeConflict, StorageError};
 pub use merge::TimeRange;
-pub use store::{DigestBucket, ExportStream, RowStream, ShardDigest, ShardInfo, ShardStore, WriteFuture, WriteOutcome};
+pub use store::{
+    DigestBucket, ExportStream, RowStream, ShardDigest, ShardInfo, ShardStore, WriteFuture, WriteOutcome,
+};
 pub use wal::{MAX_BATCH_BYTES, SyncHook};

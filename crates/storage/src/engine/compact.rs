@@ -73,8 +73,9 @@ fn plan(files: &[FileMeta], cfg: &StorageConfig, full: bool) -> Option<Plan> {
 }
 
 impl Inner {
-    /// Compacts until the plan finds nothing more to do. Background runs
-    /// (`background`) stop early when the engine is stopping.
+    /// Compacts until the plan finds nothing more to do. In the background
+    /// (`background`) it does one merge and queues the shard again if more
+    /// is planned, so shards take turns, and stops when the engine stops.
     pub(super) fn compact_shard(
         &self,
         shard: &Arc<Shard>,
@@ -90,6 +91,12 @@ impl Inner {
             let p = plan(&lock(&shard.manifest).files, &self.config, full);
             let Some(p) = p else { return Ok(()) };
             self.run(shard, p, background)?;
+            if background {
+                if plan(&lock(&shard.manifest).files, &self.config, full).is_some() {
+                    self.compactq.push(shard.id);
+                }
+                return Ok(());
+            }
         }
     }
 

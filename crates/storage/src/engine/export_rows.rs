@@ -48,7 +48,9 @@ impl Engine {
                             series.as_bytes(),
                             hash,
                             ts,
-                            winners.iter().map(|w| (reg.get(w.field).key.as_bytes(), value_ref(&w.value), w.version)),
+                            winners
+                                .iter()
+                                .map(|w| (reg.get(w.field).key.as_bytes(), value_ref(&w.value), w.version)),
                         );
                     }
                 }
@@ -79,7 +81,11 @@ mod tests {
         let second = batch(&[p("cpu,host=a", 5, &[("user", int(9))])]);
         e.append(shard, v(10), &first).unwrap().wait().unwrap();
         e.append(shard, v(20), &second).unwrap().wait().unwrap();
-        let chunks: Vec<_> = e.export_rows(shard, TimeRange::ALL).unwrap().collect::<Result<_, _>>().unwrap();
+        let chunks: Vec<_> = e
+            .export_rows(shard, TimeRange::ALL)
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
         let mut got = Vec::new();
         for c in &chunks {
             let view = PointsView::new(c.as_bytes()).unwrap();
@@ -87,7 +93,10 @@ mod tests {
             for p in view.iter() {
                 for f in p.fields() {
                     let hlc = f.version.unwrap().hlc_ns;
-                    got.push(format!("{} {} {}={:?} @{hlc}", p.series_key, p.ts, f.key, f.value));
+                    got.push(format!(
+                        "{} {} {}={:?} @{hlc}",
+                        p.series_key, p.ts, f.key, f.value
+                    ));
                 }
             }
         }

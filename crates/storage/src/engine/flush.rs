@@ -17,38 +17,45 @@ use crate::parquet_io::writer::{MeasurementWriter, WriteOptions};
 use crate::{fsutil, series_key};
 
 impl Inner {
-    /// Writes the shard's pending snapshots and frees what they held; stops
-    /// between snapshots when the engine is stopping.
+    /// Writes the shard's oldest snapshot, then queues the shard again if
+    /// more are waiting: shards take turns, and a shard written faster than
+    /// it flushes cannot hold the flusher (or its compactions) forever.
     pub(super) fn flush_shard(&self, shard: &Arc<Shard>) -> Result<(), StorageError> {
-        if flush_snapshots(shard, self.write_opts, &|| self.stopping())? {
+        if self.stopping() {
+            return Ok(());
+        }
+        if flush_snapshots(shard, self.write_opts, 1)? > 0 {
             self.compactq.push(shard.id);
             self.cleanup_wal();
+        }
+        if !lock(&shard.state).snapshots.is_empty() {
+            self.flushq.push(shard.id);
         }
         Ok(())
     }
 }
 
-/// Writes every queued snapshot of `shard`, oldest first, until `stop()`.
-/// Returns whether anything was written.
+/// Writes up to `limit` queued snapshots of `shard`, oldest first. Returns
+/// how many were written.
 pub(super) fn flush_snapshots(
     shard: &Shard,
     opts: WriteOptions,
-    stop: &dyn Fn() -> bool,
-) -> Result<bool, StorageError> {
+    limit: usize,
+) -> Result<usize, StorageError> {
     let _serial = lock(&shard.flush_lock);
-    let mut any = false;
+    let mut done = 0;
     loop {
-        if stop() {
-            return Ok(any);
+        if done >= limit {
+            return Ok(done);
         }
         let (snap, registry) = {
             let st = lock(&shard.state);
             if st.deleted {
-                return Ok(any);
+                return Ok(done);
             }
             (st.snapshots.front().cloned(), Arc::clone(&st.registry))
         };
-        let Some(snap) = snap else { return Ok(any) };
+        let Some(snap) = snap else { return Ok(done) };
         let frozen = snap.frozen(&registry);
         let names: Vec<(Arc<str>, u64, String)> = {
             let mut m = lock(&shard.manifest);
@@ -92,7 +99,7 @@ pub(super) fn flush_snapshots(
         }
         let mut m = lock(&shard.manifest);
         if lock(&shard.state).deleted {
-            return Ok(any);
+            return Ok(done);
         }
         let mut next = m.clone();
         next.files.extend(written.iter().cloned());
@@ -113,7 +120,7 @@ pub(super) fn flush_snapshots(
             st.snapshots.pop_front();
             st.snapshot_bytes = st.snapshot_bytes.saturating_sub(snap.bytes);
         }
-        any = true;
+        done += 1;
     }
 }
 

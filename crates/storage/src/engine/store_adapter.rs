@@ -5,7 +5,9 @@ use std::time::Duration;
 use tandem_model::{PointsBuf, ShardId, Version};
 
 use super::Engine;
-use crate::{ExportStream, RowStream, ShardDigest, ShardInfo, ShardStore, StorageError, TimeRange, WriteFuture};
+use crate::{
+    ExportStream, RowStream, ShardDigest, ShardInfo, ShardStore, StorageError, TimeRange, WriteFuture,
+};
 
 impl ShardStore for Engine {
     fn node_uuid(&self) -> &str {

@@ -92,7 +92,6 @@ impl Inner {
                 limit: MAX_BATCH_BYTES,
             });
         }
-        let view = points.view();
         let mut guard = lock(&shard.state);
         let st = &mut *guard;
         if st.deleted {
@@ -106,6 +105,8 @@ impl Inner {
                 limit: self.config.cache_max_memory_size,
             });
         }
+        // Decoded only once the write is going to be taken.
+        let view = points.view();
         let applied = st.cache.apply(&mut st.registry, &view, version);
         let mut ticket = None;
         if applied.written > 0 {
