@@ -132,10 +132,18 @@ pub async fn send(addr: SocketAddr, req: &Req) -> Resp {
 /// connection, a timeout or a cut-off answer is an `Err`, not a panic.
 pub async fn try_send(addr: SocketAddr, req: &Req, timeout: Duration) -> Result<Resp, String> {
     tokio::time::timeout(timeout, async {
-        let mut stream = TcpStream::connect(addr).await.map_err(|e| format!("connect: {e}"))?;
-        stream.write_all(&req.encode(&addr.to_string())).await.map_err(|e| format!("write: {e}"))?;
+        let mut stream = TcpStream::connect(addr)
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        stream
+            .write_all(&req.encode(&addr.to_string()))
+            .await
+            .map_err(|e| format!("write: {e}"))?;
         let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).await.map_err(|e| format!("read: {e}"))?;
+        stream
+            .read_to_end(&mut raw)
+            .await
+            .map_err(|e| format!("read: {e}"))?;
         try_parse_response(&raw)
     })
     .await
