@@ -468,3 +468,67 @@ fn field_types_are_reported_with_influxd_names() {
         assert_eq!((c.existing, c.input), (*ty, other.field_type()));
     }
 }
+
+#[test]
+fn leftovers_of_interrupted_flushes_and_compactions_are_handled_on_open() {
+    // (what the crash left behind, should open, file expected gone)
+    type Damage = fn(&Path, &str);
+    let table: [(&str, Damage, bool); 3] = [
+        // A flush or compaction output that never made it into the manifest
+        // (here: a copy of a listed file, i.e. duplicate data).
+        (
+            "unlisted parquet file",
+            |d, listed| {
+                std::fs::copy(d.join(listed), d.join("00009999-m.parquet")).unwrap();
+            },
+            true,
+        ),
+        (
+            "manifest temp file",
+            |d, _| std::fs::write(d.join("MANIFEST.json.tmp"), b"{").unwrap(),
+            true,
+        ),
+        (
+            "listed file missing",
+            |d, listed| std::fs::remove_file(d.join(listed)).unwrap(),
+            false,
+        ),
+    ];
+    for (what, damage, opens) in table {
+        let dir = tempfile::tempdir().unwrap();
+        let want = {
+            let e = open(dir.path());
+            e.create_shard(S).unwrap();
+            e.write_blocking(
+                S,
+                v(1),
+                &batch(&[p("m,h=a", 1, &[("f", int(1))]), p("m,h=b", 2, &[("f", int(2))])]),
+            )
+            .unwrap();
+            e.close().unwrap();
+            export_all(&open(dir.path()), S)
+        };
+        let sdir = dir.path().join("shards/1");
+        let listed = std::fs::read_dir(&sdir)
+            .unwrap()
+            .map(|f| f.unwrap().file_name().into_string().unwrap())
+            .find(|n| n.ends_with(".parquet"))
+            .unwrap();
+        damage(&sdir, &listed);
+        match Engine::open(small_config(dir.path()), EngineOptions::default()) {
+            Ok(e) => {
+                assert!(opens, "{what}: opened");
+                assert_eq!(export_all(&e, S), want, "{what}");
+                let names: Vec<String> = std::fs::read_dir(&sdir)
+                    .unwrap()
+                    .map(|f| f.unwrap().file_name().into_string().unwrap())
+                    .collect();
+                assert_eq!(names.len(), 2, "{what}: {names:?}");
+            }
+            Err(e) => {
+                assert!(!opens, "{what}: {e}");
+                assert!(matches!(e, StorageError::Corrupt { .. }), "{what}: {e}");
+            }
+        }
+    }
+}
