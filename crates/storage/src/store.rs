@@ -113,7 +113,9 @@ pub trait ShardStore: Send + Sync {
     fn delete_shard(&self, shard: ShardId) -> Result<(), StorageError>;
 
     /// Stores a batch stamped with `version`; resolves once its WAL record
-    /// is fsync'd. Points with a field-type conflict are dropped and
+    /// is fsync'd. (To keep big batches' CPU work off async workers, call
+    /// `Engine::append` in `spawn_blocking` and await
+    /// `PendingWrite::durable` instead.) Points with a field-type conflict are dropped and
     /// counted (the others are stored). Errors: `ShardNotFound`,
     /// `ShardDeleted`, `CacheFull` (retryable), `WalPoisoned`, `Closed`,
     /// `BatchTooLarge`, `Io`. After an `Io`/`WalPoisoned` error the batch

@@ -532,3 +532,20 @@ fn leftovers_of_interrupted_flushes_and_compactions_are_handled_on_open() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cpu_part_on_a_blocking_thread_then_await_durability() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = Arc::new(open(dir.path()));
+    e.create_shard(S).unwrap();
+    let e2 = Arc::clone(&e);
+    let pending = tokio::task::spawn_blocking(move || {
+        let b = batch(&[p("m,h=a", 1, &[("f", int(1))])]);
+        e2.append(S, v(1), &b)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(pending.durable().await.unwrap().written, 1);
+    assert_eq!(export_all(&e, S), "m,h=a f=1i 1\n");
+}

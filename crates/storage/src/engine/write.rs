@@ -2,6 +2,7 @@
 //! lock, then waiting for the group-commit fsync outside it.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use tandem_model::{PointsBuf, PointsBufBuilder, PointsView, ShardId, Version};
@@ -13,15 +14,16 @@ use crate::{StorageError, WriteOutcome};
 
 /// A write that is in the cache and the WAL's page cache, not yet durable.
 /// Acknowledge it only after [`PendingWrite::wait`] or
-/// [`PendingWrite::durable`] returns `Ok`.
+/// [`PendingWrite::durable`] returns `Ok`. Owns a handle on the engine, so
+/// it can be created on a blocking thread and awaited on an async one.
 #[must_use = "a write is durable only once waited for"]
-pub struct PendingWrite<'e> {
-    inner: &'e Inner,
+pub struct PendingWrite {
+    inner: Arc<Inner>,
     ticket: Option<Ticket>,
     outcome: WriteOutcome,
 }
 
-impl PendingWrite<'_> {
+impl PendingWrite {
     /// Blocks the thread until the WAL record is fsync'd. Not for async
     /// contexts.
     pub fn wait(self) -> Result<WriteOutcome, StorageError> {
@@ -49,8 +51,8 @@ impl Engine {
         shard: ShardId,
         version: Version,
         points: &PointsBuf,
-    ) -> Result<PendingWrite<'_>, StorageError> {
-        self.inner.append(shard, version, points)
+    ) -> Result<PendingWrite, StorageError> {
+        Inner::append(&self.inner, shard, version, points)
     }
 
     /// [`Engine::append`] then [`PendingWrite::wait`].
@@ -76,11 +78,11 @@ impl Engine {
 
 impl Inner {
     fn append(
-        &self,
+        self: &Arc<Self>,
         id: ShardId,
         version: Version,
         points: &PointsBuf,
-    ) -> Result<PendingWrite<'_>, StorageError> {
+    ) -> Result<PendingWrite, StorageError> {
         self.check_open()?;
         if let Some(p) = self.wal.poisoned() {
             return Err(StorageError::WalPoisoned(p));
@@ -127,7 +129,7 @@ impl Inner {
         }
         drop(guard);
         Ok(PendingWrite {
-            inner: self,
+            inner: Arc::clone(self),
             ticket,
             outcome: WriteOutcome {
                 written: applied.written,
