@@ -62,6 +62,7 @@ pub struct DataClient {
     directory: Arc<dyn OwnershipView>,
     secret: ClusterSecret,
     config: DataClientConfig,
+    tls: Option<tonic::transport::ClientTlsConfig>,
     pools: Mutex<HashMap<NodeId, Arc<Pool>>>,
 }
 
@@ -99,8 +100,15 @@ impl DataClient {
             directory,
             secret,
             config,
+            tls: None,
             pools: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Dials other nodes over TLS (see [`crate::tls::InternalTls`]).
+    pub fn with_tls(mut self, tls: tonic::transport::ClientTlsConfig) -> Self {
+        self.tls = Some(tls);
+        self
     }
 
     /// A client for `node`, reusing pooled channels (connections are made
@@ -118,10 +126,17 @@ impl DataClient {
             match pools.get(&node) {
                 Some(p) if p.address == address => Arc::clone(p),
                 _ => {
-                    let endpoint = Endpoint::from_shared(format!("http://{address}"))
-                        .map_err(|e| {
+                    let scheme = if self.tls.is_some() { "https" } else { "http" };
+                    let mut endpoint =
+                        Endpoint::from_shared(format!("{scheme}://{address}")).map_err(|e| {
                             OwnerError::Rejected(format!("bad address {address:?} for node {node}: {e}"))
-                        })?
+                        })?;
+                    if let Some(tls) = &self.tls {
+                        endpoint = endpoint.tls_config(tls.clone()).map_err(|e| {
+                            OwnerError::Rejected(format!("TLS settings for node {node}: {e}"))
+                        })?;
+                    }
+                    let endpoint = endpoint
                         .connect_timeout(self.config.dial_timeout)
                         .tcp_nodelay(true)
                         .http2_keep_alive_interval(Duration::from_secs(10))

@@ -20,6 +20,7 @@ mod error;
 mod node;
 pub mod ownership;
 pub mod service;
+pub mod tls;
 
 pub use error::DataError;
 pub use node::{Clock, DataNode, Stored, wall_clock};

@@ -225,14 +225,19 @@ impl DataService for DataGrpc {
     }
 }
 
-/// Serves the data service on `listener` until `shutdown` resolves.
+/// Serves the data service on `listener` until `shutdown` resolves, over
+/// TLS when `tls` is given.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     server: DataServer,
+    tls: Option<tonic::transport::ServerTlsConfig>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
-    tonic::transport::Server::builder()
-        .tcp_nodelay(true)
+    let mut builder = tonic::transport::Server::builder().tcp_nodelay(true);
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls)?;
+    }
+    builder
         .add_service(server)
         .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), shutdown)
         .await

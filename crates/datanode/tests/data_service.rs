@@ -86,7 +86,7 @@ async fn start(secret: &str, client_secret: &str) -> Node {
         DEFAULT_MAX_MESSAGE_BYTES,
     );
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(serve(listener, server, async move {
+    tokio::spawn(serve(listener, server, None, async move {
         let _ = rx.await;
     }));
     // A client on another node (id 1) without a local data role.
@@ -354,4 +354,64 @@ async fn versioned_rows_stream_over_grpc_and_locally() {
         missing.next().await,
         Some(Err(tandem_datanode::DataError::ShardNotFound(_)))
     ));
+}
+
+#[tokio::test]
+async fn tls_between_nodes() {
+    use tandem_datanode::tls::InternalTls;
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let tls = InternalTls::from_pem_files(
+        &fixtures.join("node.pem"),
+        &fixtures.join("node.key"),
+        &fixtures.join("ca.pem"),
+        "tandem",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = StorageConfig {
+        dir: dir.path().to_owned(),
+        ..StorageConfig::default()
+    };
+    let store: Arc<dyn ShardStore> = Arc::new(Engine::open(config, EngineOptions::default()).unwrap());
+    let view = Arc::new(FakeView::default());
+    view.version.store(1, Ordering::SeqCst);
+    view.owners.lock().unwrap().insert(ShardId(70), vec![NodeId(2)]);
+    let node = DataNode::new(NodeId(2), store, view.clone(), wall_clock());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    view.addresses
+        .lock()
+        .unwrap()
+        .insert(NodeId(2), listener.local_addr().unwrap().to_string());
+    let server = data_server(
+        node.clone(),
+        &ClusterSecret::new("s").unwrap(),
+        DEFAULT_MAX_MESSAGE_BYTES,
+    );
+    let (_tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(serve(listener, server, Some(tls.server.clone()), async move {
+        let _ = rx.await;
+    }));
+    let secure = DataClient::new(
+        None,
+        view.clone(),
+        ClusterSecret::new("s").unwrap(),
+        DataClientConfig::default(),
+    )
+    .with_tls(tls.client.clone());
+    let r = secure
+        .write_shard(NodeId(2), write(70, 1, points("m v=1 1\n")))
+        .await;
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(export(&node, 70).await, "m v=1 1\n");
+    // A client speaking plain HTTP/2 to the TLS port gets nowhere.
+    let plain = DataClient::new(
+        None,
+        view,
+        ClusterSecret::new("s").unwrap(),
+        DataClientConfig::default(),
+    );
+    let r = plain
+        .write_shard(NodeId(2), write(70, 1, points("m v=2 2\n")))
+        .await;
+    assert!(matches!(r, Err(OwnerError::Unavailable(_))), "{r:?}");
 }

@@ -112,13 +112,41 @@ impl Default for NodeSection {
 }
 
 /// `[cluster]`: settings every node of the cluster shares.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClusterSection {
     /// Shared secret authenticating internal gRPC (raft, meta API, data
     /// service). Visible ASCII; empty disables the check (loopback or
     /// single-process only). Default empty.
     pub shared_secret: String,
+    /// Serve and dial the data service over TLS (rustls), each node
+    /// presenting `tls_certificate` and verifying its peer against
+    /// `tls_ca_certificate`. The meta service's raft and API traffic is not
+    /// covered yet. Default false.
+    pub tls_enabled: bool,
+    /// PEM certificate chain of this node. Default empty.
+    pub tls_certificate: PathBuf,
+    /// PEM private key of `tls_certificate`. Default empty.
+    pub tls_private_key: PathBuf,
+    /// PEM certificate of the CA that signed every node's certificate.
+    /// Default empty.
+    pub tls_ca_certificate: PathBuf,
+    /// DNS name every node certificate carries and peers verify.
+    /// Default `tandem`.
+    pub tls_server_name: String,
+}
+
+impl Default for ClusterSection {
+    fn default() -> Self {
+        Self {
+            shared_secret: String::new(),
+            tls_enabled: false,
+            tls_certificate: PathBuf::new(),
+            tls_private_key: PathBuf::new(),
+            tls_ca_certificate: PathBuf::new(),
+            tls_server_name: "tandem".into(),
+        }
+    }
 }
 
 /// `[log]`.

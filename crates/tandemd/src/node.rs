@@ -122,6 +122,20 @@ pub async fn start(config: &Config, roles: &[Role]) -> anyhow::Result<RunningNod
     if secret.is_disabled() && roles != [Role::Meta] {
         tracing::warn!("cluster.shared_secret is empty: internal gRPC is not authenticated");
     }
+    let tls = if config.cluster.tls_enabled {
+        let c = &config.cluster;
+        Some(
+            tandem_datanode::tls::InternalTls::from_pem_files(
+                &c.tls_certificate,
+                &c.tls_private_key,
+                &c.tls_ca_certificate,
+                &c.tls_server_name,
+            )
+            .context("cluster TLS")?,
+        )
+    } else {
+        None
+    };
     let (stop, stop_rx) = watch::channel(false);
 
     let meta_server = if has(Role::Meta) {
@@ -231,7 +245,13 @@ pub async fn start(config: &Config, roles: &[Role]) -> anyhow::Result<RunningNod
         .map(|s| DataNode::new(id, Arc::clone(s) as Arc<dyn ShardStore>, ports.clone(), clock));
     if let (Some(dn), Some(listener)) = (&data_node, data_listener) {
         let server = data_server(dn.clone(), &secret, config.data.max_message_bytes);
-        node.data_task = Some(tokio::spawn(serve(listener, server, stopped(&stop_rx))));
+        let server_tls = tls.as_ref().map(|t| t.server.clone());
+        node.data_task = Some(tokio::spawn(serve(
+            listener,
+            server,
+            server_tls,
+            stopped(&stop_rx),
+        )));
         let store = Arc::clone(dn.store());
         node.janitor = Some(tokio::spawn(tandem_cluster::janitor::drop_deleted_shards(
             client.clone(),
@@ -241,12 +261,16 @@ pub async fn start(config: &Config, roles: &[Role]) -> anyhow::Result<RunningNod
     }
 
     if let (Some(server), Some(hlc)) = (http_server, hlc) {
-        let transport = Arc::new(DataClient::new(
+        let mut data_client = DataClient::new(
             data_node.clone(),
             ports.clone(),
             secret.clone(),
             config.data_client.clone(),
-        ));
+        );
+        if let Some(t) = &tls {
+            data_client = data_client.with_tls(t.client.clone());
+        }
+        let transport = Arc::new(data_client);
         let coordinator = Coordinator::new(
             id,
             config.coordinator.clone(),
