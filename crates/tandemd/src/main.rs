@@ -142,9 +142,38 @@ async fn run_dev(config: &Config, n: u32, base_port: u16, dir: &std::path::Path)
     Ok(())
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    match run(Cli::parse()).await {
+/// glibc gives every thread that allocates its own arena (64 MiB of address
+/// space each, much of it resident after bursts); tandemd's write path runs
+/// on a handful of long-lived threads, so two arenas keep peak memory
+/// bounded at no measurable throughput cost (see docs/BENCHMARKS.md).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+fn limit_malloc_arenas() {
+    // SAFETY: mallopt only changes allocator tuning; it is called before any
+    // other thread exists, and M_ARENA_MAX is a valid parameter on glibc.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn limit_malloc_arenas() {}
+
+fn main() -> ExitCode {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        limit_malloc_arenas();
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("tandemd: error: cannot start the runtime: {e}");
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(Cli::parse())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             #[allow(clippy::print_stderr)]
