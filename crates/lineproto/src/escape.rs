@@ -3,7 +3,7 @@
 //!
 //! | element      | escaped on write      | unescaped on read           |
 //! |--------------|-----------------------|-----------------------------|
-//! | measurement  | `,` and space         | `\,` `\ `                   |
+//! | measurement  | `,` and space         | `\,` `\=` `\ ` `\"`         |
 //! | tag key/value| `,` `=` and space     | `\,` `\=` `\ `              |
 //! | field key    | `,` `=` and space     | `\,` `\=` `\ ` `\"`         |
 //! | string value | `"` and `\`           | `\"` `\\`                   |
@@ -40,9 +40,10 @@ fn escape_with(name: &[u8], specials: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-/// Unescapes a measurement name.
+/// Unescapes a measurement name (influxd's `Name()`: the same four escapes
+/// as a field key).
 pub fn unescape_measurement(raw: &[u8]) -> Cow<'_, [u8]> {
-    unescape_with(raw, b", ")
+    unescape_with(raw, b",= \"")
 }
 
 /// Unescapes a tag key or tag value.
@@ -87,10 +88,11 @@ mod tests {
     #[test]
     fn unescape_table() {
         type Unescape = fn(&[u8]) -> Cow<'_, [u8]>;
-        let table: [(Unescape, &str, &str); 12] = [
+        let table: [(Unescape, &str, &str); 13] = [
             (unescape_measurement, r"cpu", "cpu"),
             (unescape_measurement, r"c\,p\ u", "c,p u"),
-            (unescape_measurement, r"c\=pu", r"c\=pu"),
+            (unescape_measurement, r"c\=pu", "c=pu"),
+            (unescape_measurement, r#"c\"pu"#, r#"c"pu"#),
             (unescape_measurement, r"c\\pu", r"c\\pu"),
             (unescape_tag, r"a\,b\=c\ d", "a,b=c d"),
             (unescape_tag, r"a\\,b", r"a\,b"),

@@ -44,17 +44,19 @@
 //!
 //! # Deliberate differences from influxd 1.x
 //!
-//! 1. Bytes between a string value's closing quote and the next `,`/space
-//!    (`s="a"b`, or a CRLF line ending in a string field) are rejected as
-//!    `invalid field format`; influxd folds them into the value (`a"b`).
-//! 2. Invalid UTF-8 anywhere in a line rejects the line (`invalid UTF-8`);
+//! 1. Invalid UTF-8 anywhere in a line rejects the line (`invalid UTF-8`);
 //!    influxd accepts it in field values and, depending on version and
 //!    `validate-keys`, in names. tandem's storage and JSON need text.
-//! 3. A field key that is empty because it follows a tab or NUL
+//! 2. A field key that is empty because it follows a tab or NUL
 //!    (`cpu \t=1`) is `missing field key`; influxd stores a nameless field.
-//! 4. A field key's end is found with proper escapes (`\\` then `=` ends the
+//! 3. A field key's end is found with proper escapes (`\\` then `=` ends the
 //!    key) both when checking and when reading the key; influxd's reader uses
 //!    the key rule above and can disagree with its own checker.
+//!
+//! String values follow influxd even where its rule is odd: bytes after the
+//! closing quote up to the next `,`/space belong to the value, and the value
+//! is everything between its first and last byte, so `s="a"b` stores `a"`
+//! and a CRLF line ending in a string field, `s="a"\r`, stores `a"`.
 //!
 //! Unsigned integers (`1u`) are accepted only with
 //! [`ParseOptions::allow_unsigned`]: influxd 1.x rejects them by default,

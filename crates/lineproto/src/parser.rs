@@ -67,8 +67,8 @@ pub(crate) struct Parser<'a> {
     /// and the order that sorted them: rows of one writer repeat the same
     /// unsorted tag order, so the sort is usually skipped.
     last_unsorted: Vec<&'a [u8]>,
-    last_order: Vec<u16>,
-    order: Vec<u16>,
+    last_order: Vec<u32>,
+    order: Vec<u32>,
     scratch: Vec<TagRec>,
     bufs: Buffers,
 }
@@ -76,7 +76,13 @@ pub(crate) struct Parser<'a> {
 /// Equality of short names without a call into `memcmp`.
 #[inline]
 fn short_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && (a.len() > 24 || a.iter().zip(b).all(|(x, y)| x == y))
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() > 24 {
+        return a == b;
+    }
+    a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 #[inline]
@@ -356,7 +362,7 @@ impl<'a> Parser<'a> {
             return Ok(());
         }
         self.order.clear();
-        self.order.extend(0..tags.len() as u16);
+        self.order.extend(0..tags.len() as u32);
         self.order.sort_unstable_by(|&a, &b| {
             key_cmp(tags[a as usize].key.get(body), tags[b as usize].key.get(body))
         });
@@ -653,32 +659,37 @@ fn scan_boolean(line: &[u8], start: usize) -> LineResult<(usize, ValueRec)> {
     Ok((end, ValueRec::Boolean(value)))
 }
 
-/// A quoted string value; `start` is at the opening quote. A backslash
-/// escapes whatever follows it. Unlike influxd, bytes between the closing
-/// quote and the next ',' or ' ' are an error (influxd silently folds them
-/// into the value).
+/// A quoted string value; `start` is at the opening quote. As in influxd,
+/// the value runs to the next `,` or space outside quotes (a backslash
+/// escapes whatever follows it, every `"` toggles quoting), and its content
+/// is everything between its first and last byte: `s="a"` gives `a`, and
+/// the CRLF line `s="a"\r` gives `a"`, exactly what influxd stores.
 fn scan_string(line: &[u8], base: usize, start: usize) -> LineResult<(usize, ValueRec)> {
     let mut i = start + 1;
-    loop {
-        let Some(rel) = memchr2(b'"', b'\\', &line[i..]) else {
-            return Err((line.len(), ErrorKind::UnbalancedQuotes));
-        };
-        i += rel;
-        if line[i] == b'\\' {
-            if i + 1 < line.len() {
-                i += 2;
-            } else {
-                return Err((line.len(), ErrorKind::UnbalancedQuotes));
-            }
-            continue;
+    let mut quoted = true;
+    while i < line.len() {
+        if quoted {
+            // Inside quotes only a quote or a backslash matters.
+            let Some(rel) = memchr2(b'"', b'\\', &line[i..]) else {
+                i = line.len();
+                break;
+            };
+            i += rel;
         }
-        let content = Span::new(base + start + 1, i - start - 1);
-        let end = i + 1;
-        return match line.get(end) {
-            None | Some(b',' | b' ') => Ok((end, ValueRec::String(content))),
-            Some(_) => Err((end, ErrorKind::InvalidFieldFormat)),
-        };
+        match line[i] {
+            b'\\' if i + 1 < line.len() => i += 2,
+            b'"' => {
+                quoted = !quoted;
+                i += 1;
+            }
+            b',' | b' ' if !quoted => break,
+            _ => i += 1,
+        }
     }
+    if quoted {
+        return Err((line.len(), ErrorKind::UnbalancedQuotes));
+    }
+    Ok((i, ValueRec::String(Span::new(base + start + 1, i - start - 2))))
 }
 
 #[cfg(test)]

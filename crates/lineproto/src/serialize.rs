@@ -36,9 +36,11 @@ fn write_raw_value(v: &FieldValue<'_>, out: &mut Vec<u8>) {
             let _ = write!(out, "{u}u");
         }
         FieldValue::Boolean(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
+        // Re-escaped from the value: influxd's rule can leave an unescaped
+        // quote in a value (`s="a"b` is `a"`), which must not be copied.
         FieldValue::String(raw) => {
             out.push(b'"');
-            out.extend_from_slice(raw);
+            escape::escape_string(&escape::unescape_string(raw), out);
             out.push(b'"');
         }
     }
@@ -79,6 +81,11 @@ pub fn write_value(v: FieldValueRef<'_>, out: &mut Vec<u8>) {
 }
 
 /// Builds lines from unescaped names and values.
+///
+/// Line protocol has no way to write some names, and this writer does not
+/// invent one: a name that is empty, ends with a backslash, starts with `#`
+/// (a comment), starts with a tab, or holds a newline comes back different
+/// or not at all. Values (strings included) are always representable.
 ///
 /// ```
 /// use tandem_lineproto::LineWriter;
