@@ -66,12 +66,17 @@ pub struct Plan {
 /// groups start on Mondays.
 const GO_ZERO_TIME_NS: i128 = -62_135_596_800 * 1_000_000_000;
 
-/// Aligns `ts` down to the start of its shard group, as influxd does.
+/// Aligns `ts` down to the start of its shard group, as influxd does. The
+/// first group's aligned start lies before the smallest valid timestamp;
+/// it is clamped to that timestamp (the meta service refuses anything
+/// smaller), which still falls in the group the meta service creates.
 pub fn group_start(ts: i64, group_duration_ns: i64) -> i64 {
     let w = i128::from(group_duration_ns.max(1));
     let t = i128::from(ts);
     let start = t - (t - GO_ZERO_TIME_NS).rem_euclid(w);
-    i64::try_from(start).unwrap_or(i64::MIN)
+    i64::try_from(start)
+        .unwrap_or(i64::MIN)
+        .max(tandem_lineproto::MIN_NANO_TIME)
 }
 
 struct Routed {
@@ -341,6 +346,22 @@ mod tests {
             (wed, 7 * DAY, 1_704_067_200_000_000_000),
             (-1, HOUR, -HOUR),
             (0, 7 * DAY, -3 * DAY),
+            // The first group starts before the smallest valid time.
+            (
+                tandem_lineproto::MIN_NANO_TIME,
+                7 * DAY,
+                tandem_lineproto::MIN_NANO_TIME,
+            ),
+            (
+                tandem_lineproto::MIN_NANO_TIME + 1,
+                HOUR,
+                tandem_lineproto::MIN_NANO_TIME,
+            ),
+            (
+                tandem_lineproto::MIN_NANO_TIME + HOUR,
+                HOUR,
+                -9_223_369_200_000_000_000,
+            ),
         ];
         for (ts, width, start) in table {
             assert_eq!(group_start(ts, width), start, "{ts} in groups of {width}");
