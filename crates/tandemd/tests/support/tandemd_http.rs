@@ -51,6 +51,18 @@ fn tail(path: &Path, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
+/// `tandemd` with no `TANDEM_*` variable of the test's environment (a
+/// developer's settings must not change what the tests start).
+fn tandemd_command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tandemd"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("TANDEM_") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd
+}
+
 /// Polls `GET /ping` until 204; panics (with the log) when `child` exits
 /// or `limit` passes.
 async fn wait_for_ping(addr: SocketAddr, child: &mut Child, log: &Path) -> Result<(), String> {
@@ -146,7 +158,7 @@ impl Tandemd {
             .append(true)
             .open(&self.log)
             .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tandemd"))
+        let mut child = tandemd_command()
             .arg("--config")
             .arg(&self.config)
             // The environment override beats the file: one config, both modes.
@@ -262,7 +274,7 @@ impl DevCluster {
                 .append(true)
                 .open(&log)
                 .unwrap();
-            let mut child = Command::new(env!("CARGO_BIN_EXE_tandemd"))
+            let mut child = tandemd_command()
                 .arg("--config")
                 .arg(&config_path)
                 .args(["dev", "--nodes", &n.to_string(), "--base-port", &base.to_string()])
