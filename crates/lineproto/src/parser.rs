@@ -689,6 +689,12 @@ fn scan_string(line: &[u8], base: usize, start: usize) -> LineResult<(usize, Val
     if quoted {
         return Err((line.len(), ErrorKind::UnbalancedQuotes));
     }
+    // Dropping a last byte that is not the closing quote can cut a
+    // character in two; influxd would store the broken bytes, tandem
+    // stores text (deliberate difference 1).
+    if line[i - 1] != b'"' && std::str::from_utf8(&line[start + 1..i - 1]).is_err() {
+        return Err((i - 1, ErrorKind::InvalidUtf8));
+    }
     Ok((i, ValueRec::String(Span::new(base + start + 1, i - start - 2))))
 }
 

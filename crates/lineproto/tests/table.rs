@@ -557,6 +557,10 @@ fn invalid_utf8_rejects_only_its_line() {
         (b"\xe2\x82 v=1", "E invalid UTF-8"),
         (b"m v=1 1\n# \xff comment\nm v=2 2", "m v:f=1.0 @1 | m v:f=2.0 @2"),
         (b"m\xff", "E missing fields"),
+        // a value ending in a byte after its closing quote loses that byte,
+        // which must not cut a character in two
+        (b"m s=\"a\"\xc3\xa9", "E invalid UTF-8"),
+        (b"m s=\"a\xc3\xa9\"", "m s:s=\"aé\" @now"),
         (
             b"m,t=\xff v=1 1\nm,t=\xfe v=1 1",
             "E invalid UTF-8 | E invalid UTF-8",
