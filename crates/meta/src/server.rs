@@ -22,7 +22,9 @@ use tandem_model::NodeId;
 use tandem_proto::WIRE_VERSION;
 use tandem_proto::auth::ClusterSecret;
 use tandem_proto::meta::meta_api_server::MetaApiServer;
-use tandem_proto::meta::{AddMetaNodeRequest, ProposeRequest, ReadVersionRequest, RemoveMetaNodeRequest};
+use tandem_proto::meta::{
+    AddMetaNodeRequest, ClusterStatusRequest, ProposeRequest, ReadVersionRequest, RemoveMetaNodeRequest,
+};
 use tandem_proto::raft::raft_server::RaftServer;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -229,6 +231,7 @@ impl MetaNode {
                         "address of node {id} is already used by another meta node"
                     )));
                 }
+                self.check_joining_node_is_fresh(id, &endpoints).await?;
                 self.raft
                     .add_learner(raft_id(id), endpoints, true)
                     .await
@@ -239,6 +242,44 @@ impl MetaNode {
             .change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([raft_id(id)])), false)
             .await
             .map_err(raft_error)?;
+        Ok(())
+    }
+
+    /// A node that already initialized a cluster of its own (started with
+    /// an empty `initial_members`, or as a member of another cluster) has a
+    /// log that conflicts with ours from its first entry: raft would count it
+    /// as a voter while its core fails on the first append. Refuse it.
+    async fn check_joining_node_is_fresh(
+        &self,
+        id: NodeId,
+        endpoints: &MetaEndpoints,
+    ) -> Result<(), MetaError> {
+        let mut peer = self.peer(&endpoints.api_addr)?;
+        let reply = tokio::time::timeout(
+            self.config.connect_timeout() * 3,
+            peer.cluster_status(ClusterStatusRequest {
+                wire_version: WIRE_VERSION,
+            }),
+        )
+        .await
+        .map_err(|_| MetaError::Unavailable(format!("node {id} at {} did not answer", endpoints.api_addr)))?
+        .map_err(|s| status_error(&s))?
+        .into_inner();
+        if reply.node_id != id.0 {
+            return Err(MetaError::Config(format!(
+                "{} answers as node {}, not node {id}",
+                endpoints.api_addr, reply.node_id
+            )));
+        }
+        if !reply.members.is_empty() || reply.last_log_index > 0 {
+            return Err(MetaError::Config(format!(
+                "node {id} already belongs to a meta cluster (it has {} members and {} log entries); \
+                 a joining node must start with an empty data directory and `initial_members` \
+                 listing the nodes of the cluster it joins, itself excluded",
+                reply.members.len(),
+                reply.last_log_index
+            )));
+        }
         Ok(())
     }
 

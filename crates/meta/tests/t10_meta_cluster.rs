@@ -437,3 +437,95 @@ async fn leader_precreates_and_expires_shard_groups() {
     drop(client);
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_bootstrapped_itself_cannot_be_added() {
+    let cluster = Cluster::start(&[1, 2, 3]).await;
+    let client = cluster.client(&[0, 1, 2]).await;
+    client.create_database("d", None).await.unwrap();
+    // Node 4 started with an empty member list: it made a one-voter cluster
+    // of its own, whose log conflicts with ours from the first entry.
+    let m4 = members(&[4]).remove(0);
+    let s4 = MetaServer::start(server_config(cluster.dir.path(), &m4, vec![]))
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while s4.status().leader.is_none() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let e4 = MetaEndpoints {
+        raft_addr: m4.raft_addr.clone(),
+        api_addr: m4.api_addr.clone(),
+    };
+    let err = client.add_meta_node(NodeId(4), e4).await.unwrap_err();
+    assert!(
+        err.to_string().contains("already belongs to a meta cluster"),
+        "{err}"
+    );
+    let status = client.cluster_status().await.unwrap();
+    assert_eq!(status.voters.len(), 3, "node 4 was not counted as a voter");
+    assert!(!status.learners.contains(&NodeId(4)));
+    // The cluster still commits.
+    client.create_database("after", None).await.unwrap();
+    s4.shutdown().await.unwrap();
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_persisted_copy_follows_a_rebuilt_meta_service() {
+    let root = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let m = members(&[1]).remove(0);
+    let old = MetaServer::start(server_config(&root.path().join("old"), &m, vec![m.clone()]))
+        .await
+        .unwrap();
+    let c = MetaClient::connect(client_config(vec![m.api_addr.clone()], Some(cache.path().into())))
+        .await
+        .unwrap();
+    for i in 0..20 {
+        c.create_database(&format!("old{i}"), None).await.unwrap();
+    }
+    // The leader names the cluster shortly after its election.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while c.sync().await.unwrap().cluster_id().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the cluster never got an id"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let old_id = c.state().cluster_id().to_owned();
+    // Let the copy reach its file.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(c);
+    old.shutdown().await.unwrap();
+
+    // The meta service is rebuilt from scratch on the same address; the
+    // client restarts from its persisted copy, which has a higher version.
+    let new = MetaServer::start(server_config(&root.path().join("new"), &m, vec![m.clone()]))
+        .await
+        .unwrap();
+    let c = MetaClient::connect(client_config(vec![m.api_addr.clone()], Some(cache.path().into())))
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let s = c.state();
+        if !s.cluster_id().is_empty() && s.cluster_id() != old_id {
+            assert!(
+                s.database("old0").is_err(),
+                "the old cluster's data is gone from the copy"
+            );
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "copy still of cluster {:?}",
+            s.cluster_id()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    c.create_database("fresh", None).await.unwrap();
+    assert!(c.state().database("fresh").is_ok());
+    new.shutdown().await.unwrap();
+}

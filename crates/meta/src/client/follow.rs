@@ -47,6 +47,19 @@ pub(crate) fn apply_event(copy: &MetaState, event: WatchEvent) -> Result<Option<
         }
         Some(Event::Change(c)) => {
             if c.version <= copy.version() {
+                // A cluster that names itself differently is a rebuilt meta
+                // service whose versions restarted below ours: fail the
+                // stream so the reconnect starts over with its snapshot
+                // (the node now has an id, so it sends one).
+                if let Ok(Command::SetClusterId { cluster_id }) = from_json::<Command>(&c.command)
+                    && !copy.cluster_id().is_empty()
+                    && cluster_id != copy.cluster_id()
+                {
+                    return Err(MetaError::Wire(format!(
+                        "the meta service is now cluster {cluster_id}, this copy is of cluster {}",
+                        copy.cluster_id()
+                    )));
+                }
                 return Ok(None);
             }
             if c.version != copy.version() + 1 {
