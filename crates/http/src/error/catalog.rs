@@ -195,7 +195,10 @@ fn write_errors(api: Api) -> Vec<(&'static str, &'static str, HttpError)> {
         (
             "shard-deleted",
             "the shard was deleted (retention) while being written",
-            HttpError::Write(WriteError::Rejected(OwnerError::ShardDeleted(ShardId(2)))),
+            HttpError::Write(WriteError::Rejected(OwnerError::PartialWrite {
+                reason: "shard 2 is pending deletion".into(),
+                dropped: 1,
+            })),
         ),
         (
             "rp-not-found",
