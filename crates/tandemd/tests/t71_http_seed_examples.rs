@@ -247,7 +247,11 @@ fn request(c: &Curl, extra_query: &str, headers: &[(&str, &str)], body: Vec<u8>,
 }
 
 /// A credential form: name, extra query parameters, extra headers.
-type AuthForm = (&'static str, &'static str, &'static [(&'static str, &'static str)]);
+type AuthForm = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
 
 /// The variants of one example (`ex` is its index, for unique tags).
 fn variants(ex: usize, c: &Curl) -> Vec<Variant> {
