@@ -15,7 +15,7 @@ use crate::error::{ConsistencyFailure, OwnerOutcome, PartialWrite, ShortfallKind
 use crate::hlc::Hlc;
 use crate::plan::plan;
 use crate::ports::{Metadata, OwnerAck, OwnerError, OwnerTransport, ShardWrite};
-use crate::stats::WriteStats;
+use crate::stats::{OwnerResult, WriteStats};
 use crate::tracker::WriteTracker;
 
 /// One write request, as the HTTP layer hands it over.
@@ -296,6 +296,7 @@ impl Coordinator {
                 let tx = tx.clone();
                 s.tracker.spawn(async move {
                     let result = shared.send(node, write).await;
+                    shared.stats.owner_result(node, OwnerResult::of(&result));
                     // The request may have answered already; the write
                     // itself is done either way.
                     let _ = tx.send((si, oi, result));

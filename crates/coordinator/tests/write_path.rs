@@ -217,6 +217,17 @@ async fn a_dead_node_stops_costing_a_round_trip() {
     }
     assert!(c.coordinator.shutdown(Duration::from_secs(5)).await);
     assert_eq!(c.transport.attempts(2), 3, "the breaker opened after 3 failures");
+    let results: Vec<(u32, &str, u64)> = c
+        .coordinator
+        .stats()
+        .owner_results()
+        .into_iter()
+        .map(|(n, r, k)| (n.0, r.as_str(), k))
+        .collect();
+    assert_eq!(
+        results,
+        [(1, "ack", 10), (2, "unavailable", 3), (2, "node_down", 7)]
+    );
     assert!(c.coordinator.node_held_down(NodeId(2)));
 }
 
