@@ -266,9 +266,10 @@ fn consistency_matrix() {
 
 #[test]
 fn quorum_returns_while_an_owner_is_paused() {
-    // owner writes may take write_timeout·1.5 = 6s: the paused owner is
-    // resumed well within that.
-    let mut cluster = rf3_cluster(1, "write_timeout = \"4s\"\n");
+    // Owner writes may take write_timeout·1.5 = 9s; the paused owner is
+    // resumed right after the `all` write's 6s timeout, 3s before its
+    // pending writes would give up.
+    let mut cluster = rf3_cluster(1, "write_timeout = \"6s\"\n");
     let front = cluster.writers[0].http();
     let quorum_batch: Vec<String> = (0..50)
         .map(|h| format!("cpu,host=q{h} v={h}i {}", T0 + 1 + h))
@@ -328,7 +329,7 @@ fn quorum_returns_while_an_owner_is_paused() {
 
 const SERIES: usize = 20;
 const TIMES: usize = 10;
-const ROUNDS: usize = 30;
+const ROUNDS: usize = 50;
 
 /// Front-end `fe`'s batch of round `round`: every (series, time) cell,
 /// each with the value `fe·10000 + round` in two fields.

@@ -123,9 +123,34 @@ impl Proc {
     pub fn restart(&mut self) {
         self.kill();
         self.start();
-        if let Some(addr) = self.http {
-            wait_for_ping(addr, STARTUP_LIMIT, self);
+        let start = Instant::now();
+        while !self.serving().unwrap_or_else(|e| panic!("{e}")) {
+            assert!(
+                start.elapsed() < STARTUP_LIMIT,
+                "{} did not answer /ping within {STARTUP_LIMIT:?}\n{}",
+                self.name(),
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Whether the process serves: its HTTP API answers `/ping` (a meta
+    /// node: it runs). `Err` with its log when it has exited.
+    fn serving(&mut self) -> Result<bool, String> {
+        let child = self.child.as_mut().expect("started");
+        if let Some(status) = child.try_wait().unwrap() {
+            self.child = None;
+            return Err(format!(
+                "{} exited ({status}) while starting:\n{}",
+                self.name(),
+                self.log()
+            ));
+        }
+        Ok(match self.http {
+            Some(addr) => request(addr, "GET", "/ping", b"").is_ok_and(|r| r.status == 204),
+            None => true,
+        })
     }
 
     fn signal(&self, sig: &str) {
@@ -188,7 +213,57 @@ impl Cluster {
     /// Writes every config, starts every process and waits until every
     /// HTTP API answers `/ping` (an HTTP API is served only after its node
     /// registered with the meta service).
+    ///
+    /// Ports are picked by binding port 0 and released before the processes
+    /// bind them, so another process (any outgoing connection takes its
+    /// source port from the same range) can take one in between; a cluster
+    /// whose process then fails with `Address already in use` is started
+    /// again on fresh ports.
     pub fn start(spec: &ClusterSpec) -> Cluster {
+        const ATTEMPTS: usize = 3;
+        for attempt in 1..=ATTEMPTS {
+            let mut cluster = Cluster::launch(spec);
+            match cluster.wait_until_serving() {
+                Ok(()) => return cluster,
+                Err(e) if attempt < ATTEMPTS && e.contains("Address already in use") => {
+                    eprintln!("a port was taken before tandemd bound it; new ports: {e}");
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        unreachable!("the last attempt returns or panics")
+    }
+
+    /// Waits until every process serves; checks all of them each round, so
+    /// a meta node that exits after its siblings came up is still noticed.
+    fn wait_until_serving(&mut self) -> Result<(), String> {
+        let start = Instant::now();
+        loop {
+            let mut waiting = Vec::new();
+            for p in self
+                .metas
+                .iter_mut()
+                .chain(self.data.iter_mut())
+                .chain(self.writers.iter_mut())
+            {
+                if !p.serving()? {
+                    waiting.push(format!("{}\n{}", p.name(), p.log()));
+                }
+            }
+            if waiting.is_empty() {
+                return Ok(());
+            }
+            if start.elapsed() > STARTUP_LIMIT {
+                return Err(format!(
+                    "not serving within {STARTUP_LIMIT:?}: {}",
+                    waiting.join("\n")
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn launch(spec: &ClusterSpec) -> Cluster {
         let root = tempfile::tempdir().unwrap();
         let metas_n = META_VOTERS as usize;
         let ports = free_ports(2 * metas_n + 2 * spec.data_nodes + spec.writers);
@@ -297,9 +372,6 @@ impl Cluster {
         {
             p.start();
         }
-        for p in cluster.data.iter().chain(cluster.writers.iter()) {
-            wait_for_ping(p.http(), STARTUP_LIMIT, p);
-        }
         cluster
     }
 
@@ -324,21 +396,6 @@ impl Drop for Cluster {
                 }
             }
         }
-    }
-}
-
-fn wait_for_ping(addr: SocketAddr, limit: Duration, p: &Proc) {
-    let start = Instant::now();
-    loop {
-        if let Ok(r) = request(addr, "GET", "/ping", b"")
-            && r.status == 204
-        {
-            return;
-        }
-        if start.elapsed() > limit {
-            panic!("{} did not answer /ping within {limit:?}\n{}", p.name(), p.log());
-        }
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
