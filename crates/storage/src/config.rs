@@ -14,8 +14,9 @@ use crate::StorageError;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StorageConfig {
-    /// Data directory (node uuid, WAL, shards, tombstones).
-    /// Default: `/var/lib/tandem/data`.
+    /// Data directory (node uuid, WAL, shards, tombstones). Default: empty,
+    /// which the embedding resolves (tandemd: `<node.data_dir>/data`);
+    /// opening an engine with an empty `dir` is a configuration error.
     pub dir: PathBuf,
 
     /// How long the WAL syncer waits after the first pending write before it
@@ -70,7 +71,7 @@ pub struct StorageConfig {
 impl Default for StorageConfig {
     fn default() -> Self {
         Self {
-            dir: PathBuf::from("/var/lib/tandem/data"),
+            dir: PathBuf::new(),
             wal_fsync_delay: Duration::ZERO,
             wal_segment_size: 64 << 20,
             cache_snapshot_memory_size: 25 << 20,
@@ -96,6 +97,9 @@ impl StorageConfig {
 
     pub(crate) fn validate(&self) -> Result<(), StorageError> {
         let bad = |m: &str| Err(StorageError::Config(m.to_owned()));
+        if self.dir.as_os_str().is_empty() {
+            return bad("storage dir is not set");
+        }
         if self.wal_segment_size < 4096 || self.wal_segment_size > 1 << 40 {
             return bad("wal_segment_size must be between 4 KiB and 1 TiB");
         }
@@ -130,7 +134,11 @@ mod tests {
         assert_eq!(c.cache_max_memory_size, 1 << 30);
         let back: StorageConfig = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
         assert_eq!(back, c);
-        assert!(StorageConfig::default().validate().is_ok());
+        assert!(StorageConfig::with_dir("/x").validate().is_ok());
+        assert!(
+            StorageConfig::default().validate().is_err(),
+            "an empty dir must be set by the embedding"
+        );
     }
 
     #[test]

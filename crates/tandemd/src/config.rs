@@ -175,10 +175,7 @@ impl Default for Config {
             meta: MetaOptions::default(),
             meta_client: MetaClientOptions::default(),
             data: DataSection::default(),
-            storage: StorageConfig {
-                dir: PathBuf::new(),
-                ..StorageConfig::default()
-            },
+            storage: StorageConfig::default(),
             http: HttpConfig::default(),
             coordinator: CoordinatorConfig::default(),
             data_client: DataClientConfig::default(),
@@ -379,6 +376,16 @@ mod tests {
             c.meta_client().cache_dir,
             Some(PathBuf::from("/var/lib/tandem/meta-client"))
         );
+    }
+
+    #[test]
+    fn storage_lives_under_the_data_dir_unless_set() {
+        let (c, _) = Config::load(None, env(&[("TANDEM_STORAGE_WAL_FSYNC_DELAY", "5ms")])).unwrap();
+        assert_eq!(c.storage().dir, PathBuf::from("./tandem-data/data"));
+        let (c, _) = Config::load(None, env(&[("TANDEM_NODE_DATA_DIR", "/srv/t")])).unwrap();
+        assert_eq!(c.storage().dir, PathBuf::from("/srv/t/data"));
+        let (c, _) = Config::load(None, env(&[("TANDEM_STORAGE_DIR", "/fast/disk")])).unwrap();
+        assert_eq!(c.storage().dir, PathBuf::from("/fast/disk"));
     }
 
     #[test]
