@@ -24,7 +24,7 @@ use tandem_storage::StorageConfig;
 pub const ENV_PREFIX: &str = "TANDEM_";
 
 /// The whole configuration.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub node: NodeSection,
@@ -166,22 +166,6 @@ impl Default for LogSection {
     }
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            node: NodeSection::default(),
-            cluster: ClusterSection::default(),
-            log: LogSection::default(),
-            meta: MetaOptions::default(),
-            meta_client: MetaClientOptions::default(),
-            data: DataSection::default(),
-            storage: StorageConfig::default(),
-            http: HttpConfig::default(),
-            coordinator: CoordinatorConfig::default(),
-            data_client: DataClientConfig::default(),
-        }
-    }
-}
 
 impl Config {
     /// Defaults, then the file (if any), then `TANDEM_*` overrides from
