@@ -166,7 +166,6 @@ impl Default for LogSection {
     }
 }
 
-
 impl Config {
     /// Defaults, then the file (if any), then `TANDEM_*` overrides from
     /// `env`. Returns the config and notes about ignored variables.
