@@ -399,6 +399,7 @@ impl MetaClient {
                     last_log_index: r.last_log_index,
                     last_applied_index: r.last_applied_index,
                     state_version: r.state_version,
+                    clock_ns: r.clock_ns,
                 })
             })
             .await

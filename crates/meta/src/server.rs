@@ -63,6 +63,15 @@ pub struct ClusterStatus {
     pub last_applied_index: u64,
     /// Metadata version of the answering node's applied state.
     pub state_version: u64,
+    /// The answering node's wall clock (ns since the Unix epoch) when it
+    /// answered.
+    pub clock_ns: i64,
+}
+
+fn wall_clock_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
 /// Shared core of a running meta node.
@@ -182,6 +191,7 @@ impl MetaNode {
             last_log_index: m.last_log_index.unwrap_or(0),
             last_applied_index: m.last_applied.map(|l| l.index).unwrap_or(0),
             state_version: self.state().version(),
+            clock_ns: wall_clock_ns(),
         }
     }
 

@@ -118,6 +118,7 @@ impl tandem_proto::meta::meta_api_server::MetaApi for ApiService {
             last_applied_index: s.last_applied_index,
             state_version: s.state_version,
             server_state: s.server_state,
+            clock_ns: s.clock_ns,
         }))
     }
 
