@@ -15,7 +15,9 @@ use tandem_meta::MetaClient;
 const CLOCK_PROBE_INTERVAL: Duration = Duration::from_secs(15);
 
 fn wall_ns() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
 /// The last clock measurement against a meta node.
@@ -52,7 +54,12 @@ impl NodeStatus {
     pub fn new(meta: MetaClient, coordinator: Coordinator) -> Self {
         let clock = Arc::new(ClockOffset::default());
         let probe = tokio::spawn(probe_clock(meta.clone(), Arc::clone(&clock)));
-        Self { meta, coordinator, clock, probe }
+        Self {
+            meta,
+            coordinator,
+            clock,
+            probe,
+        }
     }
 }
 
@@ -62,7 +69,9 @@ async fn probe_clock(meta: MetaClient, clock: Arc<ClockOffset>) {
         if let Ok(status) = meta.cluster_status().await {
             let received = wall_ns();
             let midpoint = sent + (received - sent) / 2;
-            clock.offset_ns.store(status.clock_ns.saturating_sub(midpoint), Ordering::Relaxed);
+            clock
+                .offset_ns
+                .store(status.clock_ns.saturating_sub(midpoint), Ordering::Relaxed);
             clock.rtt_ns.store(received - sent, Ordering::Relaxed);
             clock.meta_node.store(status.node_id.0, Ordering::Relaxed);
             let leader = status.leader.filter(|l| *l == status.node_id).map_or(0, |l| l.0);
@@ -89,19 +98,43 @@ impl Status for NodeStatus {
     }
 
     fn render_metrics(&self, out: &mut String) {
-        family(out, "tandem_meta_version", "gauge", "Version of this node's metadata copy.");
+        family(
+            out,
+            "tandem_meta_version",
+            "gauge",
+            "Version of this node's metadata copy.",
+        );
         let _ = writeln!(out, "tandem_meta_version {}", self.meta.version());
-        family(out, "tandem_owner_writes_in_flight", "gauge", "Owner writes still running.");
-        let _ = writeln!(out, "tandem_owner_writes_in_flight {}", self.coordinator.writes_in_flight());
-        family(out, "tandem_owner_writes_total", "counter", "Shard writes sent to each owner, by outcome.");
+        family(
+            out,
+            "tandem_owner_writes_in_flight",
+            "gauge",
+            "Owner writes still running.",
+        );
+        let _ = writeln!(
+            out,
+            "tandem_owner_writes_in_flight {}",
+            self.coordinator.writes_in_flight()
+        );
+        family(
+            out,
+            "tandem_owner_writes_total",
+            "counter",
+            "Shard writes sent to each owner, by outcome.",
+        );
         for (node, result, count) in self.coordinator.stats().owner_results() {
-            let _ = writeln!(out, "tandem_owner_writes_total{{node=\"{node}\",result=\"{}\"}} {count}", result.as_str());
+            let _ = writeln!(
+                out,
+                "tandem_owner_writes_total{{node=\"{node}\",result=\"{}\"}} {count}",
+                result.as_str()
+            );
         }
         let meta_node = self.clock.meta_node.load(Ordering::Relaxed);
         if meta_node != 0 {
             let leader = self.clock.leader.load(Ordering::Relaxed) == meta_node;
             let seconds = |ns: i64| ns as f64 / 1e9;
-            family(out, 
+            family(
+                out,
                 "tandem_meta_clock_offset_seconds",
                 "gauge",
                 "Clock of the meta node that answered the last probe minus this node's clock (good to half the round trip).",
@@ -111,7 +144,12 @@ impl Status for NodeStatus {
                 "tandem_meta_clock_offset_seconds{{meta_node=\"{meta_node}\",leader=\"{leader}\"}} {}",
                 seconds(self.clock.offset_ns.load(Ordering::Relaxed))
             );
-            family(out, "tandem_meta_clock_probe_rtt_seconds", "gauge", "Round trip of the last clock probe.");
+            family(
+                out,
+                "tandem_meta_clock_probe_rtt_seconds",
+                "gauge",
+                "Round trip of the last clock probe.",
+            );
             let _ = writeln!(
                 out,
                 "tandem_meta_clock_probe_rtt_seconds{{meta_node=\"{meta_node}\"}} {}",
