@@ -1,6 +1,7 @@
-//! Byte budgets for data in flight: per destination node, so one slow node
-//! cannot make the coordinator buffer without bound, and per request, so one
-//! huge request cannot take every node's budget.
+//! Byte budgets for encoded points in flight, one per destination node, so
+//! one slow node cannot make the coordinator buffer without bound. (Request
+//! bodies have a separate node-wide pool, `max_inflight_request_bytes`,
+//! taken by the coordinator before parsing.)
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

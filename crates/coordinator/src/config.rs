@@ -23,6 +23,12 @@ pub struct CoordinatorConfig {
     /// Default: 512 MiB.
     pub max_inflight_request_bytes: usize,
 
+    /// Largest encoded size of one write to one owner. A shard's share of a
+    /// batch beyond it goes out as several writes, each of which must meet
+    /// the consistency level. Keep it well below the data service's
+    /// `max_message_bytes`. Default: 16 MiB.
+    pub max_shard_write_bytes: usize,
+
     /// Consecutive failures after which a node is held down. Default: 3.
     pub breaker_threshold: u32,
 
@@ -53,6 +59,7 @@ impl Default for CoordinatorConfig {
             write_timeout: Duration::from_secs(10),
             max_inflight_bytes_per_node: 256 << 20,
             max_inflight_request_bytes: 512 << 20,
+            max_shard_write_bytes: 16 << 20,
             breaker_threshold: 3,
             breaker_probe_interval: Duration::from_secs(1),
             clock_persist_window: Duration::from_secs(1),

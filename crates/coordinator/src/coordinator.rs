@@ -217,7 +217,17 @@ impl Coordinator {
         } else {
             let rp = s.meta.retention_policy(req.db, req.rp).await;
             match rp {
-                Ok(rp) => Some(plan(s.meta.as_ref(), req.db, &rp, &batch, now).await),
+                Ok(rp) => Some(
+                    plan(
+                        s.meta.as_ref(),
+                        req.db,
+                        &rp,
+                        &batch,
+                        now,
+                        s.config.max_shard_write_bytes,
+                    )
+                    .await,
+                ),
                 Err(e) => Some(Err(e)),
             }
         };

@@ -149,13 +149,18 @@ impl<'b> TypeMemo<'b> {
     }
 }
 
-/// Maps and encodes every point of `batch`.
+/// Maps and encodes every point of `batch`. A shard's points are cut into
+/// chunks of about `max_chunk_bytes` encoded bytes, each its own entry of
+/// [`Plan::shards`]: encoded points can be several times the size of the
+/// line protocol they came from, and one message per shard would outgrow
+/// the data service's message limit on large bodies of short lines.
 pub async fn plan(
     meta: &dyn Metadata,
     db: &str,
     rp: &RetentionPolicy,
     batch: &Batch<'_>,
     now_ns: i64,
+    max_chunk_bytes: usize,
 ) -> Result<Plan, MetaError> {
     let mut drops = Drops::default();
     let points: Vec<Point<'_, '_>> = batch.points().collect();
@@ -273,6 +278,7 @@ pub async fn plan(
     // Pass 2: type check and encode per shard.
     types.last = None;
     let mut builders: HashMap<(usize, usize), PointsBufBuilder> = HashMap::new();
+    let mut full: Vec<ShardPoints> = Vec::new();
     let mut fields: Vec<EncodedField<'_>> = Vec::new();
     for r in &routed {
         let p = &points[r.point];
@@ -314,15 +320,27 @@ pub async fn plan(
             (k.as_ref(), value)
         });
         builder.push(&keys[r.key.clone()], r.hash, p.timestamp(), values);
+        if builder.encoded_len() >= max_chunk_bytes {
+            let chunk = std::mem::take(builder);
+            full.push(ShardPoints {
+                shard: groups[r.group].shards[r.shard].clone(),
+                group: groups[r.group].id,
+                points: chunk.finish(),
+            });
+        }
     }
-    let mut shards: Vec<ShardPoints> = builders
-        .into_iter()
-        .map(|((g, s), b)| ShardPoints {
-            shard: groups[g].shards[s].clone(),
-            group: groups[g].id,
-            points: b.finish(),
-        })
-        .collect();
+    let mut shards = full;
+    shards.extend(
+        builders
+            .into_iter()
+            .filter(|(_, b)| !b.is_empty())
+            .map(|((g, s), b)| ShardPoints {
+                shard: groups[g].shards[s].clone(),
+                group: groups[g].id,
+                points: b.finish(),
+            }),
+    );
+    // Stable: a shard's chunks stay in batch order.
     shards.sort_by_key(|s| s.shard.id);
     Ok(Plan { shards, drops })
 }

@@ -403,6 +403,67 @@ async fn points_are_routed_by_series_hash_and_share_one_version() {
 }
 
 #[tokio::test]
+async fn a_large_shard_share_goes_out_in_chunks_that_all_must_ack() {
+    let config = CoordinatorConfig {
+        max_shard_write_bytes: 2048,
+        ..Default::default()
+    };
+    let c = cluster(&[1, 2], 1, config);
+    let body: String = (0..500)
+        .map(|i| format!("cpu,host=h{i} usage={i}i {}\n", T0 + i))
+        .collect();
+    let r = c
+        .coordinator
+        .write(request(&body, None, ConsistencyLevel::All))
+        .await
+        .unwrap();
+    assert_eq!(r.points_written, 500);
+    assert!(c.coordinator.shutdown(Duration::from_secs(5)).await);
+    {
+        let stored = c.transport.stored.lock().unwrap();
+        for node in [NodeId(1), NodeId(2)] {
+            let writes = &stored[&node];
+            assert!(writes.len() > 5, "{} writes", writes.len());
+            let mut timestamps = Vec::new();
+            for w in writes {
+                assert_eq!(Some(w.version), r.version, "one version for every chunk");
+                // A chunk is cut as soon as it reaches the limit: one point over at most.
+                assert!(
+                    w.points.as_bytes().len() < 2048 + 128,
+                    "{}",
+                    w.points.as_bytes().len()
+                );
+                let view = PointsView::new(w.points.as_bytes()).unwrap();
+                timestamps.extend(view.iter().map(|p| p.ts));
+            }
+            timestamps.sort_unstable();
+            let expected: Vec<i64> = (0..500).map(|i| T0 + i).collect();
+            assert_eq!(timestamps, expected, "every point exactly once");
+        }
+    }
+
+    // One chunk's owner failing fails the request: a later chunk is refused
+    // by node 2 after the first few were stored.
+    let c = cluster(
+        &[1, 2],
+        1,
+        CoordinatorConfig {
+            max_shard_write_bytes: 2048,
+            ..Default::default()
+        },
+    );
+    c.transport.set(
+        2,
+        Behaviour::FailFirst(1, OwnerError::Unavailable("connection refused".into())),
+    );
+    let r = c
+        .coordinator
+        .write(request(&body, None, ConsistencyLevel::All))
+        .await;
+    assert!(r.is_err(), "{}", summary(&r));
+}
+
+#[tokio::test]
 async fn lines_without_timestamp_share_one_receive_time() {
     let c = cluster(&[1], 1, CoordinatorConfig::default());
     let before = now_ns();

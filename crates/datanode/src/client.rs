@@ -208,7 +208,9 @@ impl DataClient {
 
 fn status_error(node: NodeId, s: &tonic::Status) -> OwnerError {
     match s.code() {
-        Code::OutOfRange | Code::InvalidArgument | Code::FailedPrecondition => {
+        // ResourceExhausted is the peer refusing a message over its size
+        // limit: the same bytes would be refused again.
+        Code::OutOfRange | Code::InvalidArgument | Code::FailedPrecondition | Code::ResourceExhausted => {
             OwnerError::Rejected(format!("node {node}: {}", s.message()))
         }
         _ => OwnerError::Unavailable(format!("node {node}: {}", s.message())),
@@ -278,5 +280,29 @@ impl OwnerTransport for DataClient {
                 },
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_statuses_map_to_retryable_or_not() {
+        let table = [
+            (Code::Unavailable, true),
+            (Code::DeadlineExceeded, true),
+            (Code::Internal, true),
+            (Code::Unauthenticated, true),
+            (Code::ResourceExhausted, false),
+            (Code::InvalidArgument, false),
+            (Code::OutOfRange, false),
+            (Code::FailedPrecondition, false),
+        ];
+        for (code, retryable) in table {
+            let e = status_error(NodeId(2), &tonic::Status::new(code, "why"));
+            assert_eq!(e.is_retryable(), retryable, "{code:?} -> {e:?}");
+            assert_eq!(e.to_string(), "node 2: why");
+        }
     }
 }
