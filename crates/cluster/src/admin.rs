@@ -1,12 +1,12 @@
-//! The meta client as the HTTP API's [`Admin`] (the `/query` DDL and user
-//! statements) and [`Auth`] (credential checks).
+//! The meta client as the HTTP API's [`Admin`] (the `/query` DDL, user and
+//! token statements) and [`Auth`] (credential checks).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use tandem_http::ports::{
-    Admin, Auth, AuthError, PortError, PortFuture, Principal, Privilege, RetentionPolicyInfo,
-    RetentionPolicySpec, RetentionPolicyUpdate, UserInfo,
+    Admin, Auth, AuthError, NewToken, PortError, PortFuture, Principal, Privilege, RetentionPolicyInfo,
+    RetentionPolicySpec, RetentionPolicyUpdate, TokenInfo, UserInfo,
 };
 use tandem_meta::{MetaClient, MetaError};
 
@@ -237,6 +237,41 @@ impl Admin for MetaAdmin {
                 .map(|(db, p)| (db.clone(), privilege_from_meta(*p)))
                 .collect())
         })
+    }
+
+    fn create_token<'a>(
+        &'a self,
+        user: &'a str,
+        description: &'a str,
+    ) -> PortFuture<'a, Result<NewToken, PortError>> {
+        Box::pin(async move {
+            let (id, token) = self
+                .client
+                .create_token(user, description)
+                .await
+                .map_err(port_error)?;
+            Ok(NewToken { id, token })
+        })
+    }
+
+    fn tokens(&self) -> PortFuture<'_, Result<Vec<TokenInfo>, PortError>> {
+        Box::pin(async move {
+            // The meta state keeps tokens by id, so this is sorted by id.
+            Ok(self
+                .client
+                .state()
+                .tokens()
+                .map(|t| TokenInfo {
+                    id: t.id.clone(),
+                    user: t.user.clone(),
+                    description: t.description.clone(),
+                })
+                .collect())
+        })
+    }
+
+    fn drop_token<'a>(&'a self, id: &'a str) -> PortFuture<'a, Result<(), PortError>> {
+        Box::pin(async move { self.client.delete_token(id).await.map_err(port_error) })
     }
 }
 

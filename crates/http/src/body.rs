@@ -94,7 +94,8 @@ impl Write for Limited {
     }
 }
 
-/// Go's texts for the gzip failures clients can cause.
+/// Go's texts for the gzip failures clients can cause (an empty body,
+/// Go's `EOF`, is caught before decoding).
 fn gzip_error(e: &std::io::Error) -> HttpError {
     let text = e.to_string();
     let msg = if text.contains("invalid gzip header") {
@@ -170,6 +171,8 @@ pub async fn read(
     }
     let bytes = match sink {
         Sink::Plain(buf) => buf,
+        // Go's gzip reader on an empty body: not even a header to read.
+        Sink::Gzip(_) if wire == 0 => return Err(HttpError::BadBody("EOF".to_owned())),
         Sink::Gzip(mut dec) => {
             if let Err(e) = dec.try_finish() {
                 return Err(if dec.get_ref().exceeded {
@@ -302,6 +305,14 @@ mod tests {
                 Err("gzip: invalid header".into()),
             ),
             (truncated, Encoding::Gzip, 0, 100, Err("unexpected EOF".into())),
+            (
+                gz[..5].to_vec(),
+                Encoding::Gzip,
+                0,
+                100,
+                Err("unexpected EOF".into()),
+            ),
+            (Vec::new(), Encoding::Gzip, 0, 100, Err("EOF".into())),
             (
                 bad_crc,
                 Encoding::Gzip,

@@ -288,8 +288,10 @@ pub fn consistency_header_value(a: &AckSummary) -> String {
     )
 }
 
-/// A header value from arbitrary text: control characters (newlines of
-/// multi-line parse errors) become spaces, as Go's server does.
+/// A header value from arbitrary text, as Go's server writes one: control
+/// characters (newlines of multi-line parse errors) become spaces, then
+/// leading and trailing blanks are trimmed (so an `X-Influxdb-Error` cut at
+/// 1024 bytes in front of a space is 1023 bytes long).
 pub(crate) fn header_text(text: &[u8]) -> HeaderValue {
     let cleaned: Vec<u8> = text
         .iter()
@@ -301,7 +303,10 @@ pub(crate) fn header_text(text: &[u8]) -> HeaderValue {
             }
         })
         .collect();
-    HeaderValue::from_bytes(&cleaned).unwrap_or_else(|_| HeaderValue::from_static(""))
+    let blank = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = cleaned.iter().position(|b| !blank(b)).unwrap_or(cleaned.len());
+    let end = cleaned.iter().rposition(|b| !blank(b)).map_or(start, |i| i + 1);
+    HeaderValue::from_bytes(&cleaned[start..end]).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 /// Status, headers and body of an error reply in `api`'s dialect. The
@@ -366,25 +371,52 @@ mod tests {
     use super::*;
 
     #[test]
-    fn header_text_never_fails() {
-        assert_eq!(header_text(b"a\nb\r\x7f\tc"), "a b  \tc");
-        let v = header_text("é \u{1F600}".as_bytes());
-        assert_eq!(v.as_bytes(), "é \u{1F600}".as_bytes());
+    fn header_text_like_go() {
+        // (text, header value)
+        let cases: [(&[u8], &[u8]); 6] = [
+            (b"a\nb\r\x7f\tc", b"a b  \tc"),
+            ("é \u{1F600}".as_bytes(), "é \u{1F600}".as_bytes()),
+            (b" \t padded \n", b"padded"),
+            (b"line one\n", b"line one"),
+            (b"\n\n", b""),
+            (b"", b""),
+        ];
+        for (text, want) in cases {
+            assert_eq!(
+                header_text(text).as_bytes(),
+                want,
+                "{:?}",
+                String::from_utf8_lossy(text)
+            );
+        }
     }
 
     #[test]
-    fn error_header_is_cut_at_1024_bytes() {
-        let e = HttpError::BadBody("x".repeat(5000));
+    fn error_header_is_cut_at_1024_bytes_and_trimmed() {
         let ctx = RenderContext {
             realm: "InfluxDB".into(),
             retry_after_secs: 1,
         };
-        let (_, headers, body) = render(Api::V1, &e.reply(Api::V1), &ctx);
-        let h = headers
-            .iter()
-            .find(|(n, _)| n == "x-influxdb-error")
-            .map(|(_, v)| v.len());
-        assert_eq!(h, Some(1024));
-        assert_eq!(body.len(), 5000 + r#"{"error":""}"#.len() + 1);
+        // (message, length of X-Influxdb-Error)
+        let cases = [
+            ("x".repeat(5000), 1024),
+            // Byte 1024 is a space: Go trims it.
+            (format!("{} tail", "x".repeat(1023)), 1023),
+            (format!("{}  {}", "x".repeat(1022), "y".repeat(100)), 1022),
+            (format!("{}\nsecond line", "x".repeat(1023)), 1023),
+            ("short".to_owned(), 5),
+        ];
+        for (msg, want) in cases {
+            let e = HttpError::BadBody(msg.clone());
+            let (_, headers, body) = render(Api::V1, &e.reply(Api::V1), &ctx);
+            let h = headers
+                .iter()
+                .find(|(n, _)| n == "x-influxdb-error")
+                .map(|(_, v)| v.len());
+            assert_eq!(h, Some(want), "{msg:.40}");
+            // The body keeps the whole message.
+            let json_len = serde_json::to_string(&msg).unwrap().len();
+            assert_eq!(body.len(), json_len + r#"{"error":}"#.len() + 1);
+        }
     }
 }

@@ -22,13 +22,20 @@ pub async fn export(State(state): State<HttpState>, req: Request) -> Response {
     }
 }
 
-/// A time bound in ns since the epoch; empty means `default`.
+/// A time bound: ns since the epoch or an RFC 3339 date-time; empty means
+/// `default`.
 fn bound(params: &Params, name: &str, default: i64) -> Result<i64, HttpError> {
     match params.get(name) {
         "" => Ok(default),
-        s => s.parse().map_err(|_| {
-            HttpError::InvalidParameter(format!("invalid {name} {s:?} (use nanoseconds since the epoch)"))
-        }),
+        s => s
+            .parse()
+            .ok()
+            .or_else(|| crate::rfc3339::parse_ns(s))
+            .ok_or_else(|| {
+                HttpError::InvalidParameter(format!(
+                    "invalid {name} {s:?} (use RFC3339 or nanoseconds since the epoch)"
+                ))
+            }),
     }
 }
 
@@ -39,8 +46,10 @@ pub fn export_request(params: &Params) -> Result<ExportRequest, HttpError> {
         return Err(HttpError::DatabaseRequired);
     }
     let scope = match params.get("scope") {
-        "" | "local" => ExportScope::Local,
-        "cluster" => ExportScope::Cluster,
+        // Merged across owners by default: that is what a user asking "what
+        // does the cluster hold" means; `local` is for operators and tests.
+        "" | "cluster" => ExportScope::Cluster,
+        "local" => ExportScope::Local,
         s => {
             return Err(HttpError::InvalidParameter(format!(
                 "invalid scope {s:?} (use local or cluster)"
@@ -123,7 +132,7 @@ mod tests {
                 rp: None,
                 start_ns: i64::MIN,
                 end_ns: i64::MAX,
-                scope: ExportScope::Local,
+                scope: ExportScope::Cluster,
             })
         );
         assert_eq!(
@@ -135,8 +144,17 @@ mod tests {
         assert_eq!(
             p("db=d&start=yesterday"),
             Err(HttpError::InvalidParameter(
-                "invalid start \"yesterday\" (use nanoseconds since the epoch)".into()
+                "invalid start \"yesterday\" (use RFC3339 or nanoseconds since the epoch)".into()
             ))
+        );
+        let r = p("db=d&start=2024-01-01T00:00:00Z&end=2024-01-01T00:00:01.5%2B00:00&scope=local").unwrap();
+        assert_eq!(
+            (r.start_ns, r.end_ns, r.scope),
+            (
+                1_704_067_200_000_000_000,
+                1_704_067_201_500_000_000,
+                ExportScope::Local
+            )
         );
     }
 }

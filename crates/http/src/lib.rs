@@ -36,13 +36,13 @@ mod middleware;
 pub mod params;
 pub mod ports;
 pub mod query;
+mod rfc3339;
 mod serve;
 mod state;
 pub mod status;
 pub mod write;
 
 use axum::Router;
-use axum::http::StatusCode;
 use axum::routing::{get, post};
 
 pub use config::HttpConfig;
@@ -51,15 +51,13 @@ pub use middleware::time_uuid;
 pub use serve::{Server, serve, tls_acceptor};
 pub use state::{HttpState, Ports};
 
-/// CORS pre-flight requests get an empty 204, as from influxd.
-async fn options() -> StatusCode {
-    StatusCode::NO_CONTENT
-}
-
 /// The API's routes over `state`, with the common middleware (identity
-/// headers, request id, tracing span, metrics) on every route and on the
-/// 404 fallback.
+/// headers, request id, tracing span, metrics, CORS) on every route and on
+/// the 404 and 405 answers. `OPTIONS` (CORS pre-flight) on `/write`,
+/// `/api/v2/write` and `/query` answers an empty 200, with influxd's
+/// `Access-Control-Allow-*` headers when the request has an `Origin`.
 pub fn router(state: HttpState) -> Router {
+    use middleware::options;
     Router::new()
         .route("/write", post(write::write_v1).options(options))
         .route("/api/v2/write", post(write::write_v2).options(options))
@@ -70,6 +68,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/debug/vars", get(status::debug_vars))
         .route("/export", get(export::export))
         .fallback(middleware::not_found)
+        .method_not_allowed_fallback(middleware::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::common,

@@ -1,5 +1,8 @@
 //! What every request gets: the InfluxDB identification headers, a request
-//! id, a tracing span carrying `Zap-Trace-Span`, and the request metrics.
+//! id, a tracing span carrying `Zap-Trace-Span`, and the request metrics;
+//! influxd's CORS headers when the request has an `Origin`; Go's reason
+//! phrase on 413. Also the answers to unknown paths (404) and to known
+//! paths with a wrong method (405), as Go's mux gives them.
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
@@ -8,9 +11,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use hyper::ext::ReasonPhrase;
 use tracing::Instrument;
 
 use crate::error::header_text;
@@ -65,6 +69,12 @@ pub async fn common(State(state): State<HttpState>, req: Request, next: Next) ->
         ""
     };
     let headers = req.headers();
+    // influxd's `cors` wrapper is part of every route, not of the mux's
+    // 404 and 405 answers.
+    let origin = headers
+        .get(header::ORIGIN)
+        .filter(|o| !o.is_empty() && endpoint != Endpoint::Other)
+        .cloned();
     let request_id = [
         HeaderName::from_static("x-request-id"),
         HeaderName::from_static("request-id"),
@@ -98,26 +108,80 @@ pub async fn common(State(state): State<HttpState>, req: Request, next: Next) ->
         );
     });
 
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        // RFC 9110 renamed 413; influxd's clients see Go's older name.
+        resp.extensions_mut()
+            .insert(ReasonPhrase::from_static(b"Request Entity Too Large"));
+    }
     let config = state.config();
     let h = resp.headers_mut();
     h.insert("x-influxdb-version", header_text(config.version.as_bytes()));
     h.insert("x-influxdb-build", header_text(config.build.as_bytes()));
     h.insert("request-id", request_id.clone());
     h.insert("x-request-id", request_id);
+    if let Some(origin) = origin
+        && status != StatusCode::METHOD_NOT_ALLOWED
+    {
+        add_cors_headers(h, origin);
+    }
     resp
+}
+
+/// influxd 1.x's CORS answer: the request's origin, and fixed lists of
+/// methods, request headers and exposed headers.
+fn add_cors_headers(h: &mut HeaderMap, origin: HeaderValue) {
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("DELETE, GET, OPTIONS, POST, PUT"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static(
+            "Accept, Accept-Encoding, Authorization, Content-Length, Content-Type, X-CSRF-Token, X-HTTP-Method-Override",
+        ),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("Date, X-InfluxDB-Version, X-InfluxDB-Build"),
+    );
+}
+
+/// CORS pre-flight (`OPTIONS`) of the write and query endpoints: an empty
+/// 200, as from influxd; [`common`] adds the CORS headers when the request
+/// has an `Origin`.
+pub async fn options() -> StatusCode {
+    StatusCode::OK
+}
+
+/// A plain-text answer as Go's `http.Error` writes it.
+fn go_text_error(status: StatusCode, text: &'static str) -> Response {
+    (
+        status,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            ),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+        ],
+        text,
+    )
+        .into_response()
+}
+
+/// Known path, wrong method: Go's `Method Not Allowed` (the router adds
+/// `Allow`).
+pub async fn method_not_allowed() -> Response {
+    go_text_error(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n")
 }
 
 /// Unknown paths: Go's `404 page not found`.
 pub async fn not_found() -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        )],
-        "404 page not found\n",
-    )
-        .into_response()
+    go_text_error(StatusCode::NOT_FOUND, "404 page not found\n")
 }
 
 #[cfg(test)]

@@ -1,5 +1,8 @@
-//! URL query parameters with Go's `url.Values.Get` semantics: the first
-//! value of a key wins, a missing key reads as "".
+//! URL query parameters read as influxd (Go's `url.ParseQuery` and
+//! `url.Values.Get`) reads them: the first value of a key wins, a missing
+//! key reads as "", and a `&`-separated pair that contains `;` or a bad
+//! `%` escape is left out (so `/write?db=d%zzb` has no `db`: 400 `database
+//! is required`, as from influxd).
 
 use std::borrow::Cow;
 
@@ -10,12 +13,20 @@ pub struct Params {
 }
 
 impl Params {
+    /// Parses a query string or urlencoded form body.
     pub fn parse(query: &[u8]) -> Self {
-        Self {
-            pairs: form_urlencoded::parse(query)
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        }
+        let text = String::from_utf8_lossy(query);
+        let pairs = text
+            .split('&')
+            .filter(|pair| !pair.is_empty() && !pair.contains(';'))
+            .filter_map(|pair| {
+                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                let key = query_unescape(key).ok()?;
+                let value = query_unescape(value).ok()?;
+                Some((key.into_owned(), value.into_owned()))
+            })
+            .collect();
+        Self { pairs }
     }
 
     pub fn from_uri(uri: &axum::http::Uri) -> Self {
@@ -83,13 +94,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn first_value_wins_and_missing_is_empty() {
-        let p = Params::parse(b"db=a&db=b&rp=&q=SHOW+DATABASES&x=%2F");
-        assert_eq!(p.get("db"), "a");
-        assert_eq!(p.get("rp"), "");
-        assert_eq!(p.get("q"), "SHOW DATABASES");
-        assert_eq!(p.get("x"), "/");
-        assert_eq!(p.get("nope"), "");
+    fn query_strings_like_go() {
+        // (query string, key, value Get returns)
+        let cases = [
+            ("db=a&db=b", "db", "a"),
+            ("rp=&db=a", "rp", ""),
+            ("db=a", "nope", ""),
+            ("q=SHOW+DATABASES", "q", "SHOW DATABASES"),
+            ("x=%2F&y=%3B", "x", "/"),
+            ("x=%2F&y=%3B", "y", ";"),
+            ("flag&db=a", "flag", ""),
+            ("&&db=a&&", "db", "a"),
+            ("d%62=a", "db", "a"),
+            ("=v&db=a", "", "v"),
+            ("db=caf%C3%A9", "db", "café"),
+            // A pair with a bad escape is left out, the rest is kept...
+            ("db=d%zzb", "db", ""),
+            ("db=d%zzb&db=ok", "db", "ok"),
+            ("x=%zz&db=a", "db", "a"),
+            ("db=a%", "db", ""),
+            ("d%zz=a&db=b", "db", "b"),
+            // ...and so is a pair with a semicolon (no separator since Go 1.17).
+            ("db=a;rp=b", "db", ""),
+            ("db=a;rp=b", "rp", ""),
+            ("x=1;&db=a", "db", "a"),
+        ];
+        for (query, key, want) in cases {
+            assert_eq!(Params::parse(query.as_bytes()).get(key), want, "{query} {key}");
+        }
     }
 
     #[test]

@@ -129,6 +129,34 @@ pub struct UserInfo {
     pub admin: bool,
 }
 
+/// One row of `SHOW TOKENS`. The secret is never part of it: only the
+/// meta service's digest of it is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    /// Public id, also part of the token (`tdm_<id>_<secret>`).
+    pub id: String,
+    /// The user the token acts as.
+    pub user: String,
+    pub description: String,
+}
+
+/// A token just created (`CREATE TOKEN FOR user`): the only time its
+/// secret is shown.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewToken {
+    pub id: String,
+    /// The whole token, as clients send it (`Authorization: Bearer <token>`).
+    pub token: String,
+}
+
+impl std::fmt::Debug for NewToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewToken")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The DDL and user statements of `/query`, and the database check of the
 /// write endpoints. Every call returns once this node's view has the change,
 /// so a write right after `CREATE DATABASE` on the same node finds it.
@@ -210,6 +238,23 @@ pub trait Admin: Send + Sync + 'static {
         &'a self,
         name: &'a str,
     ) -> PortFuture<'a, Result<BTreeMap<String, Privilege>, PortError>>;
+
+    /// `CREATE TOKEN FOR user [WITH DESCRIPTION '...']` (tandem extension):
+    /// a new API token acting as `user`, usable at once on this node.
+    /// `user not found` when `user` does not exist.
+    fn create_token<'a>(
+        &'a self,
+        user: &'a str,
+        description: &'a str,
+    ) -> PortFuture<'a, Result<NewToken, PortError>>;
+
+    /// `SHOW TOKENS` (tandem extension), sorted by id.
+    fn tokens(&self) -> PortFuture<'_, Result<Vec<TokenInfo>, PortError>>;
+
+    /// `DROP TOKEN 'id'` (tandem extension); `token not found` when no
+    /// token has that id. The token stops authenticating at once on this
+    /// node.
+    fn drop_token<'a>(&'a self, id: &'a str) -> PortFuture<'a, Result<(), PortError>>;
 }
 
 /// Who made a request, once authenticated.

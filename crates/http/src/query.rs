@@ -2,7 +2,19 @@
 //! writes, executed against the [`Admin`](crate::ports::Admin) port and
 //! answered in the 1.x JSON format. Statement errors travel inside the
 //! results with HTTP 200, as influxd does; request errors (no `q`, parse
-//! errors, unsupported statements, authorization) are 4xx.
+//! errors, unsupported statements, authorization) are 4xx. The first
+//! statement that fails stops the batch: it carries its own error and each
+//! later statement `not executed`.
+//!
+//! Tandem extensions (not InfluxQL), admin only like every statement that
+//! changes users:
+//!
+//! - `CREATE TOKEN FOR <user> [WITH DESCRIPTION '<text>']`: a new API token
+//!   acting as `<user>`; one row with columns `id`, `token`, `user`. The
+//!   token is shown only here (the meta service stores a digest). Clients
+//!   send it as `Authorization: Bearer <token>` or `Token <token>`.
+//! - `SHOW TOKENS`: columns `id`, `user`, `description` (never the secret).
+//! - `DROP TOKEN '<id>'`: the token stops authenticating.
 
 pub mod parser;
 pub mod response;
@@ -250,6 +262,26 @@ async fn execute(
             };
             done(admin.set_privilege(user, db, left).await)
         }
+        Statement::CreateToken { user, description } => {
+            let t = admin.create_token(user, description).await.map_err(text)?;
+            Ok(vec![Series {
+                name: None,
+                columns: vec!["id", "token", "user"],
+                values: vec![vec![json!(t.id), json!(t.token), json!(user)]],
+            }])
+        }
+        Statement::ShowTokens => {
+            let tokens = admin.tokens().await.map_err(text)?;
+            Ok(vec![Series {
+                name: None,
+                columns: vec!["id", "user", "description"],
+                values: tokens
+                    .into_iter()
+                    .map(|t| vec![json!(t.id), json!(t.user), json!(t.description)])
+                    .collect(),
+            }])
+        }
+        Statement::DropToken { id } => done(admin.drop_token(id).await),
         Statement::ShowGrants { user } => {
             let grants = admin.privileges(user).await.map_err(text)?;
             Ok(vec![Series {
@@ -332,6 +364,40 @@ mod tests {
                 forbidden(
                     "bob not authorized to execute statement 'CREATE DATABASE x', requires admin privilege",
                 ),
+            ),
+            (
+                Some(&admin),
+                "CREATE TOKEN FOR bob; SHOW TOKENS; DROP TOKEN 'x'",
+                "",
+                Ok(()),
+            ),
+            (
+                Some(&reader),
+                "CREATE TOKEN FOR bob",
+                "",
+                forbidden(
+                    "bob not authorized to execute statement 'CREATE TOKEN FOR bob', requires admin privilege",
+                ),
+            ),
+            (
+                Some(&reader),
+                "SHOW TOKENS",
+                "",
+                forbidden("bob not authorized to execute statement 'SHOW TOKENS', requires admin privilege"),
+            ),
+            (
+                Some(&reader),
+                "DROP TOKEN 'x'",
+                "",
+                forbidden(
+                    "bob not authorized to execute statement 'DROP TOKEN 'x'', requires admin privilege",
+                ),
+            ),
+            (
+                None,
+                "CREATE TOKEN FOR bob",
+                "",
+                forbidden("create admin user first or disable authentication"),
             ),
             (
                 Some(&reader),

@@ -19,7 +19,8 @@ pub async fn ping(State(state): State<HttpState>, req: Request) -> Response {
     let params = Params::from_uri(req.uri());
     let verbose = params.get("verbose");
     if verbose.is_empty() || verbose == "0" || verbose == "false" {
-        return StatusCode::NO_CONTENT.into_response();
+        // influxd's response writer labels even an empty 204 as JSON.
+        return (StatusCode::NO_CONTENT, [(header::CONTENT_TYPE, JSON)]).into_response();
     }
     let body = json!({ "version": state.config().version }).to_string();
     (StatusCode::OK, [(header::CONTENT_TYPE, JSON)], body).into_response()

@@ -3,7 +3,7 @@
 //! credentials, database, privilege, then the body.
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderName, StatusCode};
+use axum::http::{HeaderName, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tandem_coordinator::{AckSummary, WriteRequest};
 use tandem_lineproto::Precision;
@@ -125,7 +125,15 @@ async fn serve(state: &HttpState, api: Api, req: Request) -> Result<Response, Ht
     let dropped = report.partial.as_ref().map_or(0, |p| p.dropped);
     metrics.points(report.points_written as u64, dropped as u64);
     Ok(match report.partial {
-        None => with_acks(StatusCode::NO_CONTENT.into_response(), report.acks),
+        // influxd's response writer labels even an empty 204 as JSON.
+        None => with_acks(
+            (
+                StatusCode::NO_CONTENT,
+                [(header::CONTENT_TYPE, "application/json")],
+            )
+                .into_response(),
+            report.acks,
+        ),
         // The valid points were stored; influxd still answers 400.
         Some(p) => HttpError::PartialWrite(p, report.acks).into_response(api, state.render_context()),
     })

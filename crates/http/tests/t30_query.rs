@@ -143,6 +143,24 @@ async fn several_statements_and_the_first_error_stops_the_rest() {
             {"statement_id": 2, "error": "not executed"}
         ]})
     );
+    // Chunked: one result per line, each with its own id.
+    let r = s
+        .send(&Req::post(
+            &format!(
+                "{}&chunked=true",
+                q("CREATE DATABASE b; DROP USER ghost; SHOW USERS")
+            ),
+            "",
+        ))
+        .await;
+    assert_eq!(
+        r.text(),
+        concat!(
+            "{\"results\":[{\"statement_id\":0}]}\n",
+            "{\"results\":[{\"statement_id\":1,\"error\":\"user not found\"}]}\n",
+            "{\"results\":[{\"statement_id\":2,\"error\":\"not executed\"}]}\n",
+        )
+    );
     // `db` applies to SHOW RETENTION POLICIES without ON.
     let r = s
         .send(&Req::get(&format!("{}&db=a", q("SHOW RETENTION POLICIES"))))
@@ -258,4 +276,82 @@ async fn auth_bootstrap_and_visibility() {
         "error authorizing query: bob not authorized to execute statement 'DROP DATABASE db', requires admin privilege"
     );
     assert!(s.cluster.state.lock().unwrap().dbs.contains_key("db"));
+}
+
+/// The token statements (tandem extensions): an admin creates a token for a
+/// user, the token writes as that user, `SHOW TOKENS` never shows the
+/// secret, and a dropped token stops authenticating.
+#[tokio::test]
+async fn tokens_are_created_listed_and_dropped() {
+    let s = TestServer::with_auth().await;
+    s.cluster.add_user(
+        "writer",
+        "w",
+        false,
+        &[("db", tandem_http::ports::Privilege::Write)],
+    );
+    let admin = |stmt: &str| Req::post(&format!("{}&u=admin&p=admin", q(stmt)), "");
+
+    let r = s
+        .send(&admin("CREATE TOKEN FOR writer WITH DESCRIPTION 'ci job'"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    let series = &v["results"][0]["series"][0];
+    assert_eq!(series["columns"], json!(["id", "token", "user"]));
+    let row = series["values"][0].as_array().unwrap();
+    let (id, token) = (row[0].as_str().unwrap(), row[1].as_str().unwrap());
+    assert_eq!(row[2], "writer");
+    assert!(token.starts_with(&format!("tdm_{id}_")), "{token}");
+
+    let r = s.send(&admin("SHOW TOKENS")).await;
+    assert_eq!(
+        r.json(),
+        json!({"results": [{"statement_id": 0, "series": [{
+            "columns": ["id", "user", "description"], "values": [[id, "writer", "ci job"]]
+        }]}]})
+    );
+    assert!(!r.text().contains(token), "SHOW TOKENS shows the secret");
+
+    // (statement, expected result of statement 0)
+    let cases = [
+        (
+            "CREATE TOKEN FOR ghost".to_owned(),
+            json!({"statement_id": 0, "error": "user not found"}),
+        ),
+        (
+            "DROP TOKEN 'nope'".to_owned(),
+            json!({"statement_id": 0, "error": "token not found"}),
+        ),
+    ];
+    for (stmt, want) in cases {
+        let r = s.send(&admin(&stmt)).await;
+        assert_eq!(r.json()["results"][0], want, "{stmt}");
+    }
+
+    let write = |auth: String| Req::post("/write?db=db", "cpu v=1").header("Authorization", &auth);
+    for auth in [format!("Bearer {token}"), format!("Token {token}")] {
+        let r = s.send(&write(auth.clone())).await;
+        assert_eq!(r.status, 204, "{auth}: {}", r.text());
+    }
+    // The token itself may not run admin statements.
+    let r = s
+        .send(&Req::post(&q("SHOW TOKENS"), "").header("Authorization", &format!("Bearer {token}")))
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert_eq!(
+        r.json()["error"],
+        "error authorizing query: writer not authorized to execute statement 'SHOW TOKENS', requires admin privilege"
+    );
+
+    let r = s.send(&admin(&format!("DROP TOKEN '{id}'"))).await;
+    assert_eq!(r.json(), json!({"results": [{"statement_id": 0}]}));
+    let r = s.send(&write(format!("Bearer {token}"))).await;
+    assert_eq!(r.status, 401, "{}", r.text());
+    assert_eq!(r.json()["error"], "authorization failed");
+    let r = s.send(&admin("SHOW TOKENS")).await;
+    assert_eq!(
+        r.json(),
+        json!({"results": [{"statement_id": 0, "series": [{"columns": ["id", "user", "description"]}]}]})
+    );
 }

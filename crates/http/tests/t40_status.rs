@@ -142,9 +142,9 @@ async fn every_response_identifies_the_server() {
         ("GET", "/nope", 404),
         ("GET", "/write", 405),
         ("DELETE", "/query", 405),
-        ("OPTIONS", "/write", 204),
-        ("OPTIONS", "/query", 204),
-        ("OPTIONS", "/api/v2/write", 204),
+        ("OPTIONS", "/write", 200),
+        ("OPTIONS", "/query", 200),
+        ("OPTIONS", "/api/v2/write", 200),
         ("GET", "/health", 200),
         ("POST", "/write?db=db", 204),
     ];
@@ -153,8 +153,6 @@ async fn every_response_identifies_the_server() {
         assert_eq!(r.status, status, "{method} {target}: {}", r.text());
         assert_identity(&r, target);
     }
-    let r = s.send(&Req::get("/nope")).await;
-    assert_eq!(r.text(), "404 page not found\n");
 
     // A client's request id comes back; otherwise a version-1 UUID.
     let r = s.send(&Req::get("/ping").header("Request-Id", "abc-123")).await;
@@ -168,4 +166,126 @@ async fn every_response_identifies_the_server() {
     assert_ne!(a, b);
     assert_eq!(a.len(), 36);
     assert_eq!(&a[14..15], "1");
+}
+
+/// What Go's mux and influxd's response writer put around an answer, by
+/// request: status, body, `Content-Type`, `Allow`, `X-Content-Type-Options`.
+#[tokio::test]
+async fn mux_answers_like_go() {
+    let s = TestServer::default().await;
+    let text = Some("text/plain; charset=utf-8");
+    let json = Some("application/json");
+    // (method, target, status, body, Content-Type, Allow, nosniff)
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        u16,
+        &'a str,
+        Option<&'a str>,
+        Option<&'a str>,
+        bool,
+    );
+    let cases: [Case<'_>; 10] = [
+        ("GET", "/nope", 404, "404 page not found\n", text, None, true),
+        ("POST", "/write/", 404, "404 page not found\n", text, None, true),
+        (
+            "GET",
+            "/write",
+            405,
+            "Method Not Allowed\n",
+            text,
+            Some("POST,OPTIONS"),
+            true,
+        ),
+        (
+            "PUT",
+            "/api/v2/write",
+            405,
+            "Method Not Allowed\n",
+            text,
+            Some("POST,OPTIONS"),
+            true,
+        ),
+        (
+            "DELETE",
+            "/query",
+            405,
+            "Method Not Allowed\n",
+            text,
+            Some("GET,HEAD,POST,OPTIONS"),
+            true,
+        ),
+        ("OPTIONS", "/write", 200, "", None, None, false),
+        // Empty 204s are labelled JSON, as influxd's are.
+        ("POST", "/write?db=db", 204, "", json, None, false),
+        ("POST", "/api/v2/write?bucket=db", 204, "", json, None, false),
+        ("GET", "/ping", 204, "", json, None, false),
+        ("HEAD", "/ping", 204, "", json, None, false),
+    ];
+    for (method, target, status, body, content_type, allow, nosniff) in cases {
+        let what = format!("{method} {target}");
+        let r = s.send(&Req::new(method, target)).await;
+        assert_eq!(r.status, status, "{what}: {}", r.text());
+        assert_eq!(r.text(), body, "{what}");
+        assert_eq!(r.header("Content-Type"), content_type, "{what}");
+        assert_eq!(r.header("Allow"), allow, "{what}");
+        let sniff = r.header("X-Content-Type-Options");
+        assert_eq!(sniff, nosniff.then_some("nosniff"), "{what}");
+    }
+}
+
+/// influxd's CORS headers: on every routed answer (errors too, and the
+/// empty 200 of a pre-flight) when the request has an `Origin`; never
+/// without one, and not on the mux's 404 and 405.
+#[tokio::test]
+async fn cors_headers_like_influxd() {
+    let s = TestServer::default().await;
+    let origin = "http://dashboard.example:3000";
+    let want = [
+        ("Access-Control-Allow-Origin", origin),
+        ("Access-Control-Allow-Methods", "DELETE, GET, OPTIONS, POST, PUT"),
+        (
+            "Access-Control-Allow-Headers",
+            "Accept, Accept-Encoding, Authorization, Content-Length, Content-Type, X-CSRF-Token, X-HTTP-Method-Override",
+        ),
+        (
+            "Access-Control-Expose-Headers",
+            "Date, X-InfluxDB-Version, X-InfluxDB-Build",
+        ),
+    ];
+    // (method, target, body, status, CORS headers expected)
+    let cases = [
+        ("OPTIONS", "/write", "", 200, true),
+        ("OPTIONS", "/query", "", 200, true),
+        ("OPTIONS", "/api/v2/write", "", 200, true),
+        ("POST", "/write?db=db", "cpu v=1", 204, true),
+        ("POST", "/api/v2/write?bucket=db", "cpu v=1", 204, true),
+        ("POST", "/write?db=nope", "cpu v=1", 404, true),
+        ("POST", "/write?db=db", "cpu", 400, true),
+        ("GET", "/query?q=SHOW+DATABASES", "", 200, true),
+        ("GET", "/ping", "", 204, true),
+        ("GET", "/nope", "", 404, false),
+        ("GET", "/write", "", 405, false),
+    ];
+    for (method, target, body, status, cors) in cases {
+        let what = format!("{method} {target}");
+        let mut req = Req::new(method, target);
+        req.body = body.as_bytes().to_vec();
+        let plain = s.send(&req).await;
+        assert_eq!(plain.status, status, "{what}: {}", plain.text());
+        for (name, _) in want {
+            assert_eq!(plain.header(name), None, "{what} without Origin: {name}");
+        }
+        let r = s.send(&req.clone().header("Origin", origin)).await;
+        assert_eq!(r.status, status, "{what}: {}", r.text());
+        for (name, value) in want {
+            // Names spelled as Go writes them.
+            let got = r.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+            assert_eq!(got, cors.then_some(value), "{what}: {name}");
+        }
+        if method == "OPTIONS" {
+            assert!(r.body.is_empty(), "{what}");
+            assert_eq!(r.header("Content-Type"), None, "{what}");
+        }
+    }
 }

@@ -39,6 +39,13 @@ async fn writes_read_back_through_export() {
         ))
         .await;
     assert_eq!(r.text(), "cpu,host=b w=2i 20\n");
+    // RFC 3339 bounds mean the same instants; no scope means cluster.
+    let r = s
+        .send(&Req::get(
+            "/export?db=db&rp=autogen&start=1970-01-01T00:00:00.000000015Z&end=1970-01-01T00:00:00.00000003Z",
+        ))
+        .await;
+    assert_eq!(r.text(), "cpu,host=b w=2i 20\n");
     assert_eq!(
         s.exporter.requests.lock().unwrap().last(),
         Some(&ExportRequest {

@@ -299,6 +299,7 @@ fn main() -> Result<()> {
     }
     if let Some(m) = args.min_files {
         config.compaction_min_files = m;
+        config.compaction_max_files = config.compaction_max_files.max(m);
     }
     if let Some(m) = args.max_level {
         config.compaction_max_level = m;

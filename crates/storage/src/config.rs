@@ -55,6 +55,12 @@ pub struct StorageConfig {
     /// are this many of them. Default: 8.
     pub compaction_min_files: usize,
 
+    /// A merge reads at most this many files at once (the oldest first), so
+    /// compaction memory stays bounded (about 1.5 MiB per input file) when
+    /// flushes outpace compaction and files pile up; the rest wait for the
+    /// next merge. Must be >= `compaction_min_files`. Default: 8.
+    pub compaction_max_files: usize,
+
     /// Files at this level are only merged again by the cold full
     /// compaction. Each level rewrites every point once more (write
     /// amplification), so hot shards stop at a low level. Default: 2.
@@ -79,6 +85,7 @@ impl Default for StorageConfig {
             cache_snapshot_write_cold_duration: Duration::from_secs(600),
             cold_duration: Duration::from_secs(4 * 3600),
             compaction_min_files: 8,
+            compaction_max_files: 8,
             compaction_max_level: 2,
             parquet_row_group_rows: 65536,
             parquet_zstd_level: 1,
@@ -111,6 +118,9 @@ impl StorageConfig {
         }
         if self.compaction_min_files < 2 {
             return bad("compaction_min_files must be >= 2");
+        }
+        if self.compaction_max_files < self.compaction_min_files {
+            return bad("compaction_max_files must be >= compaction_min_files");
         }
         if self.parquet_row_group_rows < 1024 {
             return bad("parquet_row_group_rows must be >= 1024");

@@ -57,7 +57,11 @@ fn write_errors(api: Api) -> Vec<(&'static str, &'static str, HttpError)> {
     let mut out = vec![
         (
             "db-required",
-            if v2 { "`bucket=/rp` (no database)" } else { "`db` missing or empty" },
+            if v2 {
+                "`bucket=/rp` (no database)"
+            } else {
+                "`db` missing or empty; also `db=d%zzb`, a pair Go's query parser leaves out (bad escape, or a `;`)"
+            },
             HttpError::DatabaseRequired,
         ),
         (
@@ -124,7 +128,7 @@ fn write_errors(api: Api) -> Vec<(&'static str, &'static str, HttpError)> {
         ),
         (
             "bad-gzip",
-            "`Content-Encoding: gzip` with a body that is not gzip",
+            "`Content-Encoding: gzip` with a body that is not gzip (an empty body: `EOF`; a cut one: `unexpected EOF`)",
             HttpError::BadBody("gzip: invalid header".into()),
         ),
         (
@@ -282,7 +286,7 @@ fn write_errors(api: Api) -> Vec<(&'static str, &'static str, HttpError)> {
             0,
             (
                 "bucket-empty",
-                "`bucket` missing or empty",
+                "`bucket` missing or empty (also `bucket=d%zzb`: the pair is left out)",
                 HttpError::Bucket(
                     "bucket name \"\" is missing a slash; not in \"database/retention-policy\" format".into(),
                 ),
@@ -376,9 +380,9 @@ pub(crate) fn entries() -> Vec<Entry> {
         ),
         (
             "bad-start",
-            "`start=yesterday` (not ns since the epoch)",
+            "`start=yesterday` (neither RFC 3339 nor ns since the epoch)",
             HttpError::InvalidParameter(
-                "invalid start \"yesterday\" (use nanoseconds since the epoch)".into(),
+                "invalid start \"yesterday\" (use RFC3339 or nanoseconds since the epoch)".into(),
             ),
         ),
         (

@@ -1,8 +1,11 @@
 //! A parser for the InfluxQL statements clients send to prepare writes
-//! (databases, retention policies, users, privileges). Statements of the
+//! (databases, retention policies, users, privileges) and tandem's token
+//! statements (`CREATE TOKEN`, `SHOW TOKENS`, `DROP TOKEN`; their words are
+//! not keywords, so `token` stays a valid bare name). Statements of the
 //! rest of InfluxQL are recognised by their leading keywords and refused as
 //! unsupported; anything else is a parse error in influxd's form
-//! (`found X, expected Y at line L, char C`).
+//! (`found X, expected Y at line L, char C`). Error texts list influxd's
+//! expectations only, so they stay byte-identical to influxd's.
 
 use std::time::Duration;
 
@@ -427,6 +430,9 @@ impl Parser {
             self.expect("FOR")?;
             return Ok(Statement::ShowGrants { user: self.ident()? });
         }
+        if self.accept("TOKENS") {
+            return Ok(Statement::ShowTokens);
+        }
         let t = self.peek().clone();
         match &t.tok {
             Tok::Word(w) if STATEMENT_WORDS.contains(&w.to_ascii_uppercase().as_str()) => {
@@ -521,6 +527,17 @@ impl Parser {
                 admin,
             });
         }
+        if self.accept("TOKEN") {
+            self.expect("FOR")?;
+            let user = self.ident()?;
+            let description = if self.accept("WITH") {
+                self.expect("DESCRIPTION")?;
+                self.string()?
+            } else {
+                String::new()
+            };
+            return Ok(Statement::CreateToken { user, description });
+        }
         let t = self.peek().clone();
         match &t.tok {
             Tok::Word(w) if STATEMENT_WORDS.contains(&w.to_ascii_uppercase().as_str()) => {
@@ -543,6 +560,9 @@ impl Parser {
         }
         if self.accept("USER") {
             return Ok(Statement::DropUser { name: self.ident()? });
+        }
+        if self.accept("TOKEN") {
+            return Ok(Statement::DropToken { id: self.string()? });
         }
         let t = self.peek().clone();
         match &t.tok {
@@ -870,6 +890,47 @@ mod tests {
                 vec!["SHOW GRANTS FOR bob"],
             ),
             (
+                "CREATE TOKEN FOR bob; create token for \"my user\" with description 'it\\'s CI'",
+                vec![
+                    S::CreateToken {
+                        user: "bob".into(),
+                        description: String::new(),
+                    },
+                    S::CreateToken {
+                        user: "my user".into(),
+                        description: "it's CI".into(),
+                    },
+                ],
+                vec![
+                    "CREATE TOKEN FOR bob",
+                    "CREATE TOKEN FOR \"my user\" WITH DESCRIPTION 'it\\'s CI'",
+                ],
+            ),
+            (
+                "SHOW TOKENS; DROP TOKEN '0123456789abcdef'",
+                vec![
+                    S::ShowTokens,
+                    S::DropToken {
+                        id: "0123456789abcdef".into(),
+                    },
+                ],
+                vec!["SHOW TOKENS", "DROP TOKEN '0123456789abcdef'"],
+            ),
+            (
+                // The token words are no keywords: still valid names.
+                "CREATE DATABASE token; DROP USER tokens",
+                vec![
+                    S::CreateDatabase {
+                        name: "token".into(),
+                        policy: None,
+                    },
+                    S::DropUser {
+                        name: "tokens".into(),
+                    },
+                ],
+                vec!["CREATE DATABASE token", "DROP USER tokens"],
+            ),
+            (
                 ";; SHOW DATABASES ; -- comment\n /* block */ SHOW USERS;",
                 vec![S::ShowDatabases, S::ShowUsers],
                 vec!["SHOW DATABASES", "SHOW USERS"],
@@ -978,6 +1039,22 @@ mod tests {
             (
                 "SET PASSWORD FOR u 'x'",
                 syntax("found 'x', expected = at line 1, char 20"),
+            ),
+            (
+                "CREATE TOKEN bob",
+                syntax("found bob, expected FOR at line 1, char 14"),
+            ),
+            (
+                "CREATE TOKEN FOR bob WITH 'x'",
+                syntax("found 'x', expected DESCRIPTION at line 1, char 27"),
+            ),
+            (
+                "CREATE TOKEN FOR bob WITH DESCRIPTION x",
+                syntax("found x, expected string at line 1, char 39"),
+            ),
+            (
+                "DROP TOKEN abc",
+                syntax("found abc, expected string at line 1, char 12"),
             ),
         ];
         for (input, want) in cases {

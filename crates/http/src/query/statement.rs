@@ -68,6 +68,17 @@ pub enum Statement {
     ShowGrants {
         user: String,
     },
+    /// `CREATE TOKEN FOR user [WITH DESCRIPTION '...']` (tandem extension).
+    CreateToken {
+        user: String,
+        description: String,
+    },
+    /// `SHOW TOKENS` (tandem extension).
+    ShowTokens,
+    /// `DROP TOKEN 'id'` (tandem extension).
+    DropToken {
+        id: String,
+    },
 }
 
 impl Statement {
@@ -79,6 +90,7 @@ impl Statement {
                 | Statement::ShowRetentionPolicies { .. }
                 | Statement::ShowUsers
                 | Statement::ShowGrants { .. }
+                | Statement::ShowTokens
         )
     }
 }
@@ -219,6 +231,25 @@ impl fmt::Display for Dur {
     }
 }
 
+/// A string literal as InfluxQL prints it: single-quoted, with `\`, `'`
+/// and newlines escaped the way the lexer reads them back.
+pub struct Str<'a>(pub &'a str);
+
+impl fmt::Display for Str<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("'")?;
+        for c in self.0.chars() {
+            match c {
+                '\'' => f.write_str("\\'")?,
+                '\\' => f.write_str("\\\\")?,
+                '\n' => f.write_str("\\n")?,
+                c => write!(f, "{c}")?,
+            }
+        }
+        f.write_str("'")
+    }
+}
+
 fn privilege_text(p: Privilege) -> &'static str {
     p.as_str()
 }
@@ -320,6 +351,15 @@ impl fmt::Display for Statement {
                 Ident(user)
             ),
             Statement::ShowGrants { user } => write!(f, "SHOW GRANTS FOR {}", Ident(user)),
+            Statement::CreateToken { user, description } => {
+                write!(f, "CREATE TOKEN FOR {}", Ident(user))?;
+                if !description.is_empty() {
+                    write!(f, " WITH DESCRIPTION {}", Str(description))?;
+                }
+                Ok(())
+            }
+            Statement::ShowTokens => f.write_str("SHOW TOKENS"),
+            Statement::DropToken { id } => write!(f, "DROP TOKEN {}", Str(id)),
         }
     }
 }

@@ -95,6 +95,8 @@ impl Req {
 #[derive(Debug, Clone)]
 pub struct Resp {
     pub status: u16,
+    /// The status line's reason phrase (`Request Entity Too Large`).
+    pub reason: String,
     /// Header names exactly as sent.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
@@ -182,6 +184,7 @@ fn try_parse_response(raw: &[u8]) -> Result<Resp, String> {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| format!("bad status line {status_line:?}"))?;
+    let reason = status_line.splitn(3, ' ').nth(2).unwrap_or_default().to_owned();
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.to_owned(), v.trim().to_owned()))
@@ -198,6 +201,7 @@ fn try_parse_response(raw: &[u8]) -> Result<Resp, String> {
     };
     Ok(Resp {
         status,
+        reason,
         headers,
         body,
         chunked_complete,

@@ -102,6 +102,14 @@ pub fn check(row: &Row, resp: &Resp) -> Result<(), String> {
     if resp.status != row.status {
         problems.push(format!("status {} (want {})", resp.status, row.status));
     }
+    // Go's reason phrase, which clients may print; hyper's is the RFC 9110
+    // one (`Payload Too Large`).
+    if resp.status == 413 && resp.reason != "Request Entity Too Large" {
+        problems.push(format!(
+            "reason {:?} (want \"Request Entity Too Large\")",
+            resp.reason
+        ));
+    }
     let want_body = format!("{}\n", row.body);
     if resp.body != want_body.as_bytes() {
         problems.push(format!("body {:?} (want {:?})", resp.text(), want_body));

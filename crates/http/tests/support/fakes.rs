@@ -17,8 +17,9 @@ use tandem_coordinator::ports::{
     RetentionPolicy, Shard, ShardGroup, ShardWrite,
 };
 use tandem_http::ports::{
-    Admin, Auth, AuthError, ExportRequest, ExportStream, Exporter, Health, PortError, Principal, Privilege,
-    RetentionPolicyInfo, RetentionPolicySpec, RetentionPolicyUpdate, StatValue, Statistic, Status, UserInfo,
+    Admin, Auth, AuthError, ExportRequest, ExportStream, Exporter, Health, NewToken, PortError, Principal,
+    Privilege, RetentionPolicyInfo, RetentionPolicySpec, RetentionPolicyUpdate, StatValue, Statistic, Status,
+    TokenInfo, UserInfo,
 };
 use tandem_model::{FieldType, FieldValueRef, NodeId, ShardGroupId, ShardId};
 
@@ -45,11 +46,20 @@ pub struct User {
     pub privileges: BTreeMap<String, Privilege>,
 }
 
+#[derive(Debug, Clone)]
+pub struct FakeToken {
+    /// The whole token string (the fake keeps it in clear).
+    pub token: String,
+    pub user: String,
+    pub description: String,
+}
+
 #[derive(Default)]
 pub struct State {
     pub dbs: BTreeMap<String, Db>,
     pub users: BTreeMap<String, User>,
-    pub tokens: BTreeMap<String, String>,
+    /// By id.
+    pub tokens: BTreeMap<String, FakeToken>,
     pub groups: Vec<(String, String, ShardGroup)>,
     pub fields: HashMap<(ShardGroupId, String, String), FieldType>,
     pub deleted: Vec<ShardId>,
@@ -120,12 +130,16 @@ impl FakeCluster {
         );
     }
 
+    /// A token acting as `user`; its id is the token itself.
     pub fn add_token(&self, token: &str, user: &str) {
-        self.state
-            .lock()
-            .unwrap()
-            .tokens
-            .insert(token.into(), user.into());
+        self.state.lock().unwrap().tokens.insert(
+            token.into(),
+            FakeToken {
+                token: token.into(),
+                user: user.into(),
+                description: String::new(),
+            },
+        );
     }
 
     pub fn set_field(
@@ -463,10 +477,9 @@ impl Admin for FakeCluster {
     fn drop_user<'a>(&'a self, name: &'a str) -> PortFuture<'a, Result<(), PortError>> {
         Box::pin(async move {
             self.ddl(|s| {
-                s.users
-                    .remove(name)
-                    .map(drop)
-                    .ok_or_else(|| rejected("user not found"))
+                s.users.remove(name).ok_or_else(|| rejected("user not found"))?;
+                s.tokens.retain(|_, t| t.user != name);
+                Ok(())
             })
         })
     }
@@ -537,6 +550,58 @@ impl Admin for FakeCluster {
             })
         })
     }
+
+    fn create_token<'a>(
+        &'a self,
+        user: &'a str,
+        description: &'a str,
+    ) -> PortFuture<'a, Result<NewToken, PortError>> {
+        Box::pin(async move {
+            let n = self.next_id.fetch_add(1, Ordering::SeqCst);
+            self.ddl(|s| {
+                if !s.users.contains_key(user) {
+                    return Err(rejected("user not found"));
+                }
+                let id = format!("{n:016x}");
+                let token = format!("tdm_{id}_secret{n}");
+                s.tokens.insert(
+                    id.clone(),
+                    FakeToken {
+                        token: token.clone(),
+                        user: user.into(),
+                        description: description.into(),
+                    },
+                );
+                Ok(NewToken { id, token })
+            })
+        })
+    }
+
+    fn tokens(&self) -> PortFuture<'_, Result<Vec<TokenInfo>, PortError>> {
+        Box::pin(async move {
+            self.ddl(|s| {
+                Ok(s.tokens
+                    .iter()
+                    .map(|(id, t)| TokenInfo {
+                        id: id.clone(),
+                        user: t.user.clone(),
+                        description: t.description.clone(),
+                    })
+                    .collect())
+            })
+        })
+    }
+
+    fn drop_token<'a>(&'a self, id: &'a str) -> PortFuture<'a, Result<(), PortError>> {
+        Box::pin(async move {
+            self.ddl(|s| {
+                s.tokens
+                    .remove(id)
+                    .map(drop)
+                    .ok_or_else(|| rejected("token not found"))
+            })
+        })
+    }
 }
 
 impl Auth for FakeCluster {
@@ -578,7 +643,14 @@ impl Auth for FakeCluster {
                     "meta service unavailable: no leader".into(),
                 ));
             }
-            let user = self.state.lock().unwrap().tokens.get(token).cloned();
+            let user = self
+                .state
+                .lock()
+                .unwrap()
+                .tokens
+                .values()
+                .find(|t| t.token == token)
+                .map(|t| t.user.clone());
             user.and_then(|u| self.principal(&u)).ok_or(AuthError::Failed)
         })
     }

@@ -35,17 +35,19 @@ fn plan(files: &[FileMeta], cfg: &StorageConfig, full: bool) -> Option<Plan> {
     for f in files {
         by_meas.entry(&f.measurement).or_default().push(f);
     }
+    // Oldest (lowest id) first: neighbours in write order usually hold
+    // neighbouring times, and every file is merged eventually.
+    let oldest = |mut list: Vec<&FileMeta>| -> Vec<FileMeta> {
+        list.sort_by_key(|f| f.id);
+        list.into_iter().take(cfg.compaction_max_files).cloned().collect()
+    };
     for (meas, list) in &by_meas {
         for level in 0..cfg.compaction_max_level {
-            let at: Vec<FileMeta> = list
-                .iter()
-                .filter(|f| f.level == level)
-                .map(|f| (*f).clone())
-                .collect();
+            let at: Vec<&FileMeta> = list.iter().copied().filter(|f| f.level == level).collect();
             if at.len() >= cfg.compaction_min_files {
                 return Some(Plan {
                     measurement: (*meas).to_owned(),
-                    inputs: at,
+                    inputs: oldest(at),
                     level: level + 1,
                 });
             }
@@ -60,10 +62,11 @@ fn plan(files: &[FileMeta], cfg: &StorageConfig, full: bool) -> Option<Plan> {
                     .max()
                     .unwrap_or(0)
                     .max(cfg.compaction_max_level);
-                let inputs = list.iter().map(|f| (*f).clone()).collect();
+                // More files than one merge may read: merge them in rounds
+                // (the output is the newest file, so it joins the last one).
                 return Some(Plan {
                     measurement: (*meas).to_owned(),
-                    inputs,
+                    inputs: oldest(list.clone()),
                     level,
                 });
             }
@@ -90,7 +93,21 @@ impl Inner {
             }
             let p = plan(&lock(&shard.manifest).files, &self.config, full);
             let Some(p) = p else { return Ok(()) };
+            let (started, inputs, rows) = (
+                std::time::Instant::now(),
+                p.inputs.len(),
+                p.inputs.iter().map(|f| f.rows).sum::<u64>(),
+            );
+            let level = p.level;
             self.run(shard, p, background)?;
+            tracing::debug!(
+                shard = %shard.id,
+                inputs,
+                rows,
+                level,
+                ms = started.elapsed().as_millis() as u64,
+                "compacted"
+            );
             if background {
                 if plan(&lock(&shard.manifest).files, &self.config, full).is_some() {
                     self.compactq.push(shard.id);
@@ -221,6 +238,7 @@ mod tests {
     fn plan_table() {
         let cfg = StorageConfig {
             compaction_min_files: 2,
+            compaction_max_files: 3,
             compaction_max_level: 2,
             ..StorageConfig::default()
         };
@@ -250,6 +268,17 @@ mod tests {
                 vec![f(1, "cpu", 0), f(2, "cpu", 1)],
                 true,
                 Some(("cpu", vec![1, 2], 2)),
+            ),
+            // At most compaction_max_files inputs, the oldest first.
+            (
+                vec![f(9, "cpu", 0), f(4, "cpu", 0), f(7, "cpu", 0), f(5, "cpu", 0)],
+                false,
+                Some(("cpu", vec![4, 5, 7], 1)),
+            ),
+            (
+                vec![f(9, "cpu", 2), f(4, "cpu", 0), f(7, "cpu", 1), f(5, "cpu", 2)],
+                true,
+                Some(("cpu", vec![4, 5, 7], 2)),
             ),
         ];
         for (i, (files, full, want)) in table.into_iter().enumerate() {

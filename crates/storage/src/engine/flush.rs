@@ -24,7 +24,18 @@ impl Inner {
         if self.stopping() {
             return Ok(());
         }
+        let started = std::time::Instant::now();
         if flush_snapshots(shard, self.write_opts, 1)? > 0 {
+            let st = lock(&shard.state);
+            tracing::debug!(
+                shard = %shard.id,
+                ms = started.elapsed().as_millis() as u64,
+                queued = st.snapshots.len(),
+                snapshot_bytes = st.snapshot_bytes,
+                cache_bytes = st.cache.bytes(),
+                "flushed a snapshot"
+            );
+            drop(st);
             self.compactq.push(shard.id);
             self.cleanup_wal();
         }

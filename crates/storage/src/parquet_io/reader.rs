@@ -1,23 +1,36 @@
 //! Reading a shard file back as sorted rows, one Arrow batch at a time
 //! (tag columns are not read: `_series` carries them).
+//!
+//! Memory per open file is what a merge of k files multiplies by k: one
+//! small batch of the projected columns, each column's current page and its
+//! decompression context. `_series` is read as a dictionary (the file stores
+//! it dictionary-encoded), so a batch holds one 32-bit key per row instead
+//! of a copy of the series key per row.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use arrow_array::types::Int32Type;
 use arrow_array::{
-    Array, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, TimestampNanosecondArray,
-    UInt32Array, UInt64Array,
+    Array, BooleanArray, DictionaryArray, Float64Array, Int64Array, RecordBatch, StringArray,
+    TimestampNanosecondArray, UInt32Array, UInt64Array,
 };
+use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder,
+};
 use tandem_model::{FieldValue, Version};
 
-use super::schema::FileLayout;
+use super::schema::{FileLayout, SERIES};
 use crate::StorageError;
 use crate::fields::{FieldId, FieldRegistry};
 use crate::merge::{Row, RowSource, TimeRange};
 
-const READ_BATCH_ROWS: usize = 4096;
+/// Rows decoded at once per file. Small, because a merge holds one batch per
+/// input; the per-batch overhead is negligible at this size.
+const READ_BATCH_ROWS: usize = 1024;
 
 enum FieldArray {
     Float(Float64Array),
@@ -42,7 +55,8 @@ impl FieldArray {
 struct BatchCols {
     len: usize,
     time: TimestampNanosecondArray,
-    series: StringArray,
+    series_keys: arrow_array::Int32Array,
+    series_values: StringArray,
     hlc: UInt64Array,
     node: UInt32Array,
     seq: UInt32Array,
@@ -70,11 +84,20 @@ impl BatchCols {
                 FieldArray::Boolean(col.downcast_ref::<BooleanArray>()?.clone())
             });
         }
+        let series: DictionaryArray<Int32Type> = downcast(b, n_fields + 1)?;
+        let series_values = series.values().as_any().downcast_ref::<StringArray>()?.clone();
+        let series_keys = series.keys().clone();
+        // Keys are checked by the reader; a null key cannot occur in a
+        // non-nullable column, but reject one rather than trust it.
+        if series_keys.null_count() > 0 {
+            return None;
+        }
         Some(Self {
             len: b.num_rows(),
             time: downcast(b, 0)?,
             fields,
-            series: downcast(b, n_fields + 1)?,
+            series_keys,
+            series_values,
             hlc: downcast(b, n_fields + 2)?,
             node: downcast(b, n_fields + 3)?,
             seq: downcast(b, n_fields + 4)?,
@@ -121,8 +144,29 @@ impl FileRows {
         range: TimeRange,
     ) -> Result<Self, StorageError> {
         let corrupt = |e: String| StorageError::corrupt(path, e);
-        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| corrupt(e.to_string()))?;
-        let (measurement, layout) = FileLayout::recover(builder.schema()).map_err(corrupt)?;
+        let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
+            .map_err(|e| corrupt(e.to_string()))?;
+        let (measurement, layout) = FileLayout::recover(meta.schema()).map_err(corrupt)?;
+        let dict = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+        let fields: Vec<Field> = meta
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| match f.name() == SERIES {
+                true => f.as_ref().clone().with_data_type(dict.clone()),
+                false => f.as_ref().clone(),
+            })
+            .collect();
+        let schema = Arc::new(Schema::new_with_metadata(
+            fields,
+            meta.schema().metadata().clone(),
+        ));
+        let meta = ArrowReaderMetadata::try_new(
+            Arc::clone(meta.metadata()),
+            ArrowReaderOptions::new().with_schema(schema),
+        )
+        .map_err(|e| corrupt(e.to_string()))?;
+        let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta);
         let mut field_ids = Vec::with_capacity(layout.fields.len());
         for f in &layout.fields {
             let id = registry
@@ -178,7 +222,12 @@ impl RowSource for FileRows {
             if !self.range.contains(ts) {
                 continue;
             }
-            let series = cols.series.value(i);
+            let key = cols.series_keys.value(i);
+            let series = usize::try_from(key)
+                .ok()
+                .filter(|&k| k < cols.series_values.len())
+                .map(|k| cols.series_values.value(k))
+                .ok_or_else(|| StorageError::corrupt(&self.path, "series key out of range"))?;
             if row.series != series {
                 row.series.clear();
                 row.series.push_str(series);

@@ -1,0 +1,118 @@
+//! The overload rows of `docs/HTTP-ERRORS.md` (`write.overloaded`,
+//! `v2.overloaded`: 503 + `Retry-After` when the node already coordinates
+//! as many body bytes as it may), provoked on real processes and checked
+//! with the same recipes and check as the other rows (`t70` replays the
+//! rows that need no particular state; these need a held budget).
+//!
+//! Deterministic, without racing writers: a write-only front-end may
+//! coordinate 1 KiB of bodies at once (`max_inflight_request_bytes`); the
+//! only data node is SIGSTOPped, so a first write holds that budget until
+//! its `write_timeout`. The front-end's `pointReq` counter moves only once
+//! that write holds the budget and has planned its points, so after it
+//! moved every other write must be refused until the holder answers.
+
+#![allow(clippy::print_stderr)]
+
+#[path = "../../http/tests/support/client.rs"]
+mod client;
+#[path = "support/cluster_processes.rs"]
+mod cluster_processes;
+#[path = "../../http/tests/support/error_recipes.rs"]
+mod error_recipes;
+#[path = "../../http/tests/support/error_table.rs"]
+mod error_table;
+
+use std::time::{Duration, Instant};
+
+use client::send;
+use cluster_processes::{Cluster, ClusterSpec, query_ok, request, wait_for};
+use error_recipes::{Setup, recipe};
+
+/// Long enough for the probes to run while the holder waits; the holder's
+/// answer is awaited after the data node resumes.
+const WRITE_TIMEOUT: &str = "30s";
+
+#[test]
+fn overload_rows_against_real_processes() {
+    let rows: Vec<_> = error_table::rows()
+        .into_iter()
+        .filter(|r| recipe(&r.id).is_some_and(|(setup, _)| setup == Setup::BudgetHeld))
+        .collect();
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["write.overloaded", "v2.overloaded"]);
+
+    let mut cluster = Cluster::start(&ClusterSpec {
+        data_nodes: 1,
+        writers: 1,
+        extra_config: format!(
+            "[coordinator]\nmax_inflight_request_bytes = 1024\nwrite_timeout = \"{WRITE_TIMEOUT}\"\n"
+        ),
+    });
+    let front = cluster.writers[0].http();
+    query_ok(front, "CREATE DATABASE db; CREATE DATABASE held");
+    // The budget is free: a write goes through.
+    let r = request(front, "POST", "/write?db=db", b"warmup v=1").unwrap();
+    assert_eq!(r.status, 204, "{}", r.text());
+    let point_req = || -> Result<u64, String> {
+        let r = request(front, "GET", "/debug/vars", b"").map_err(|e| e.to_string())?;
+        let v: serde_json::Value = serde_json::from_slice(&r.body).map_err(|e| e.to_string())?;
+        v["write"]["values"]["pointReq"]
+            .as_u64()
+            .ok_or_else(|| format!("no write.pointReq in {}", r.text()))
+    };
+    let before = point_req().unwrap();
+
+    cluster.data[0].pause();
+    let holder = std::thread::spawn(move || {
+        let started = Instant::now();
+        let r = request(front, "POST", "/write?db=held", b"holder v=1");
+        (r, started.elapsed())
+    });
+    wait_for(
+        Duration::from_secs(30),
+        "the holding write planned",
+        || match point_req() {
+            Ok(n) if n > before => Ok(()),
+            other => Err(other),
+        },
+    );
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut failures = Vec::new();
+    for row in &rows {
+        let (_, req) = recipe(&row.id).unwrap();
+        let resp = runtime.block_on(send(front, &req));
+        if let Err(e) = error_table::check(row, &resp) {
+            failures.push(e);
+        }
+    }
+    // Whether the holder still held the budget when the probes ended (so
+    // the refusals were made while it held it).
+    let held_throughout = !holder.is_finished();
+
+    cluster.data[0].resume();
+    let (held, took) = holder.join().unwrap();
+    let held = held.expect("the holder's answer");
+    // Resumed before its timeout the holder is stored; a slow machine may
+    // have reached the timeout first.
+    assert!(
+        held.status == 204 || held.status == 500,
+        "holder: {} {} after {took:?}",
+        held.status,
+        held.text()
+    );
+    // The budget is back.
+    let r = request(front, "POST", "/write?db=db", b"after v=1").unwrap();
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert!(
+        failures.is_empty(),
+        "{} of {} overload rows failed against real processes:\n{}",
+        failures.len(),
+        rows.len(),
+        failures.join("\n")
+    );
+    assert!(held_throughout, "the holder answered before the probes ended");
+}
