@@ -41,9 +41,11 @@ impl MetaMember {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MetaOptions {
-    /// Listen address of the raft RPC service. Default `0.0.0.0:8089`.
+    /// Listen address of the raft RPC service. Default `127.0.0.1:8089`
+    /// (loopback: a multi-machine cluster binds an outside address and sets
+    /// the cluster's shared secret).
     pub raft_bind: String,
-    /// Listen address of the meta API. Default `0.0.0.0:8091`.
+    /// Listen address of the meta API. Default `127.0.0.1:8091`.
     pub api_bind: String,
     /// Raft address other meta nodes use for this one. Default: empty, which
     /// takes this node's entry in `initial_members`, or else `raft_bind` with
@@ -91,8 +93,8 @@ pub struct MetaOptions {
 impl Default for MetaOptions {
     fn default() -> Self {
         Self {
-            raft_bind: "0.0.0.0:8089".into(),
-            api_bind: "0.0.0.0:8091".into(),
+            raft_bind: "127.0.0.1:8089".into(),
+            api_bind: "127.0.0.1:8091".into(),
             raft_advertise: String::new(),
             api_advertise: String::new(),
             initial_members: Vec::new(),
@@ -340,6 +342,6 @@ mod tests {
         let back: MetaOptions = serde_json::from_str(&json).unwrap();
         assert_eq!(back, MetaOptions::default());
         let partial: MetaOptions = serde_json::from_str(r#"{"api_bind":"1.2.3.4:1"}"#).unwrap();
-        assert_eq!(partial.raft_bind, "0.0.0.0:8089");
+        assert_eq!(partial.raft_bind, "127.0.0.1:8089");
     }
 }

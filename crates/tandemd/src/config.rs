@@ -64,7 +64,9 @@ pub enum Role {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DataSection {
-    /// Listen address of the data service. Default `0.0.0.0:8088`.
+    /// Listen address of the data service. Default `127.0.0.1:8088`: other
+    /// machines reach it only when it is bound to an outside address, which
+    /// requires `cluster.shared_secret`.
     pub bind: String,
     /// Address other nodes dial; empty means `bind`, with an unspecified
     /// host replaced by `127.0.0.1`. Default empty.
@@ -76,7 +78,7 @@ pub struct DataSection {
 impl Default for DataSection {
     fn default() -> Self {
         Self {
-            bind: "0.0.0.0:8088".into(),
+            bind: "127.0.0.1:8088".into(),
             advertise: String::new(),
             max_message_bytes: tandem_datanode::service::DEFAULT_MAX_MESSAGE_BYTES,
         }
@@ -116,8 +118,10 @@ impl Default for NodeSection {
 #[serde(default, deny_unknown_fields)]
 pub struct ClusterSection {
     /// Shared secret authenticating internal gRPC (raft, meta API, data
-    /// service). Visible ASCII; empty disables the check (loopback or
-    /// single-process only). Default empty.
+    /// service). Visible ASCII; empty disables the check, which is only
+    /// allowed while every internal service of the process binds a
+    /// loopback address (`tandemd` refuses to start otherwise). Default
+    /// empty.
     pub shared_secret: String,
     /// Serve and dial the data service over TLS (rustls), each node
     /// presenting `tls_certificate` and verifying its peer against
@@ -219,6 +223,34 @@ impl Config {
         Ok(())
     }
 
+    /// Refuses internal services reachable from other machines without
+    /// authentication: with an empty `cluster.shared_secret`, every internal
+    /// listener of `roles` (raft, meta API, data service) must bind a
+    /// loopback address. The HTTP API has its own auth and is not checked.
+    pub fn check_internal_exposure(&self, roles: &[Role]) -> anyhow::Result<()> {
+        if !self.cluster.shared_secret.is_empty() {
+            return Ok(());
+        }
+        let mut listeners = Vec::new();
+        if roles.contains(&Role::Meta) {
+            listeners.push(("meta.raft_bind", &self.meta.raft_bind));
+            listeners.push(("meta.api_bind", &self.meta.api_bind));
+        }
+        if roles.contains(&Role::Data) {
+            listeners.push(("data.bind", &self.data.bind));
+        }
+        for (name, bind) in listeners {
+            if !is_loopback_bind(bind) {
+                bail!(
+                    "{name} = {bind:?} accepts connections from other machines but \
+                     cluster.shared_secret is empty; set TANDEM_CLUSTER_SHARED_SECRET \
+                     (the same on every node) or bind {name} to 127.0.0.1"
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// The meta server settings of this process.
     pub fn meta_server(&self) -> anyhow::Result<MetaServerConfig> {
         Ok(MetaServerConfig {
@@ -255,6 +287,18 @@ impl Config {
             &self.node.data_dir.join("node_uuid"),
         )?)
     }
+}
+
+/// True for `127.x.x.x:port`, `[::1]:port` and `localhost:port`.
+fn is_loopback_bind(bind: &str) -> bool {
+    let Some((host, _port)) = bind.rsplit_once(':') else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Splits `section_key` into a known section and key (longest section
@@ -309,8 +353,44 @@ mod tests {
         let (c, notes) = Config::load(None, env(&[])).unwrap();
         assert_eq!(c, Config::default());
         assert!(notes.is_empty());
-        assert_eq!(c.meta.raft_bind, "0.0.0.0:8089");
-        assert_eq!(c.meta.api_bind, "0.0.0.0:8091");
+        assert_eq!(c.meta.raft_bind, "127.0.0.1:8089");
+        assert_eq!(c.meta.api_bind, "127.0.0.1:8091");
+        assert_eq!(c.data.bind, "127.0.0.1:8088");
+    }
+
+    /// Internal services bound to an outside address need a shared secret;
+    /// (secret, data.bind, meta.raft_bind, roles, accepted).
+    #[test]
+    fn internal_services_need_a_secret_off_loopback() {
+        use Role::{Data, Meta, Write};
+        let all = [Meta, Data, Write];
+        let table: &[(&str, &str, &str, &[Role], bool)] = &[
+            ("", "127.0.0.1:8088", "127.0.0.1:8089", &all, true),
+            ("", "localhost:8088", "[::1]:8089", &all, true),
+            ("", "127.0.0.2:8088", "127.0.0.1:8089", &all, true),
+            ("", "0.0.0.0:8088", "127.0.0.1:8089", &all, false),
+            ("", "127.0.0.1:8088", "0.0.0.0:8089", &all, false),
+            ("", "[::]:8088", "127.0.0.1:8089", &all, false),
+            ("", "node1:8088", "127.0.0.1:8089", &all, false),
+            ("", "10.0.0.5:8088", "127.0.0.1:8089", &all, false),
+            ("", "8088", "127.0.0.1:8089", &all, false),
+            // Only the listeners of the roles that run count.
+            ("", "0.0.0.0:8088", "127.0.0.1:8089", &[Meta, Write], true),
+            ("", "127.0.0.1:8088", "0.0.0.0:8089", &[Data, Write], true),
+            ("", "0.0.0.0:8088", "0.0.0.0:8089", &[Write], true),
+            ("s3cret", "0.0.0.0:8088", "0.0.0.0:8089", &all, true),
+        ];
+        for &(secret, data_bind, raft_bind, roles, accepted) in table {
+            let mut c = Config::default();
+            c.cluster.shared_secret = secret.into();
+            c.data.bind = data_bind.into();
+            c.meta.raft_bind = raft_bind.into();
+            let got = c.check_internal_exposure(roles);
+            assert_eq!(got.is_ok(), accepted, "{secret:?} {data_bind} {raft_bind} {roles:?}: {got:?}");
+            if let Err(e) = got {
+                assert!(e.to_string().contains("TANDEM_CLUSTER_SHARED_SECRET"), "{e}");
+            }
+        }
     }
 
     #[test]

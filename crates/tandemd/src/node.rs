@@ -114,14 +114,12 @@ pub async fn start(config: &Config, roles: &[Role]) -> anyhow::Result<RunningNod
     if roles.is_empty() {
         bail!("no role to run");
     }
+    config.check_internal_exposure(roles)?;
     std::fs::create_dir_all(&config.node.data_dir)
         .with_context(|| format!("creating {}", config.node.data_dir.display()))?;
     let uuid = config.node_uuid()?;
     let id = NodeId(config.node.id);
     let secret = ClusterSecret::new(&config.cluster.shared_secret).context("cluster.shared_secret")?;
-    if secret.is_disabled() && roles != [Role::Meta] {
-        tracing::warn!("cluster.shared_secret is empty: internal gRPC is not authenticated");
-    }
     let tls = if config.cluster.tls_enabled {
         let c = &config.cluster;
         Some(

@@ -243,7 +243,7 @@ fn print_config_and_config_errors() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains(r#"api_bind = "127.0.0.1:9999""#), "{text}");
-    assert!(text.contains(r#"raft_bind = "0.0.0.0:8089""#), "{text}");
+    assert!(text.contains(r#"raft_bind = "127.0.0.1:8089""#), "{text}");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tandemd"))
         .arg("print-config")
         .env("TANDEM_META_HEARTBEAT_INTERVAL_MS", "soon")
