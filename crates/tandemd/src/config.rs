@@ -296,9 +296,7 @@ fn is_loopback_bind(bind: &str) -> bool {
     };
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Splits `section_key` into a known section and key (longest section
@@ -386,7 +384,11 @@ mod tests {
             c.data.bind = data_bind.into();
             c.meta.raft_bind = raft_bind.into();
             let got = c.check_internal_exposure(roles);
-            assert_eq!(got.is_ok(), accepted, "{secret:?} {data_bind} {raft_bind} {roles:?}: {got:?}");
+            assert_eq!(
+                got.is_ok(),
+                accepted,
+                "{secret:?} {data_bind} {raft_bind} {roles:?}: {got:?}"
+            );
             if let Err(e) = got {
                 assert!(e.to_string().contains("TANDEM_CLUSTER_SHARED_SECRET"), "{e}");
             }

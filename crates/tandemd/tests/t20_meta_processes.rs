@@ -13,20 +13,31 @@ use std::time::{Duration, Instant};
 
 use meta_processes::{DEFAULT_TIMINGS, FAST_TIMINGS, MetaCluster};
 use tandem_meta::{DataEndpoints, MetaState, NodeRegistration};
+use tandem_model::NodeId;
 
 const WEEK: i64 = 7 * 86_400 * 1_000_000_000;
 /// Monday 2024-01-01T00:00:00Z in ns.
 const MONDAY: i64 = 1_704_067_200 * 1_000_000_000;
 
 /// What must survive: databases with their policies and groups, users, nodes.
-fn durable_view(s: &MetaState) -> String {
+fn durable_view(s: &MetaState) -> Vec<String> {
     let dbs: BTreeMap<_, _> = s.databases().map(|d| (d.name.clone(), d.clone())).collect();
-    let users: Vec<_> = s
-        .users()
-        .map(|u| (u.name.clone(), u.password_hash.clone()))
-        .collect();
-    let nodes: Vec<_> = s.nodes().cloned().collect();
-    format!("{dbs:?}\n{users:?}\n{nodes:?}")
+    let mut lines: Vec<String> = dbs.values().map(|d| format!("{d:?}")).collect();
+    lines.extend(s.users().map(|u| format!("user {} {}", u.name, u.password_hash)));
+    lines.extend(s.nodes().map(|n| format!("{n:?}")));
+    lines
+}
+
+/// The lines only one of two views has, for a readable failure.
+fn view_diff(left: &[String], right: &[String]) -> String {
+    let only = |a: &[String], b: &[String]| -> Vec<String> {
+        a.iter().filter(|l| !b.contains(l)).cloned().collect()
+    };
+    format!(
+        "only before:\n{}\nonly after:\n{}",
+        only(left, right).join("\n"),
+        only(right, left).join("\n")
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -102,8 +113,21 @@ async fn leader_kill_failover_and_full_restart() {
     }
     eprintln!("failover figures (kill -9 of leader -> first committed write): {figures:?}");
 
+    // Every meta node registered its uuid, elections meanwhile or not (a
+    // registration that met a deposed leader used to be abandoned).
+    let registered = |s: &MetaState| (1..=3).all(|id| s.node(NodeId(id)).is_some_and(|n| !n.uuid.is_empty()));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !registered(&client.sync().await.unwrap()) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
     // Nothing committed was lost.
     let state = client.sync().await.unwrap();
+    assert!(
+        registered(&state),
+        "meta node uuids: {:?}",
+        state.nodes().collect::<Vec<_>>()
+    );
     for db in &committed {
         assert!(state.database(db).is_ok(), "lost {db}");
     }
@@ -122,10 +146,13 @@ async fn leader_kill_failover_and_full_restart() {
     let client = cluster.client().await;
     let state = client.sync().await.unwrap();
     assert!(state.version() >= version);
-    assert_eq!(
-        durable_view(&state),
-        before,
-        "state after restarting all three from disk"
+    let after = durable_view(&state);
+    assert!(
+        after == before,
+        "state after restarting all three from disk (version {} before, {} after)\n{}",
+        version,
+        state.version(),
+        view_diff(&before, &after)
     );
     assert!(client.authenticate("admin", "pw").await.is_ok());
     // And the cluster still takes writes.
@@ -211,8 +238,8 @@ async fn single_meta_process_from_environment_only() {
     let client = meta_processes::client(vec![api.clone()]).await;
     client.create_database("solo", None).await.unwrap();
     let status = client.cluster_status().await.unwrap();
-    assert_eq!(status.leader, Some(tandem_meta::NodeId(7)));
-    assert_eq!(status.endpoints[&tandem_meta::NodeId(7)].raft_addr, raft);
+    assert_eq!(status.leader, Some(NodeId(7)));
+    assert_eq!(status.endpoints[&NodeId(7)].raft_addr, raft);
     assert!(dir.path().join("meta").join("raft.redb").exists());
     assert!(dir.path().join("node_uuid").exists());
     let pid = child.id().to_string();

@@ -123,6 +123,13 @@ async fn register_self(node: &MetaNode) -> bool {
     match node.propose(proposal, false).await {
         Ok(reply) => match reply.result {
             Ok(_) => true,
+            // The leader we forwarded to lost its leadership or quorum (an
+            // election under way): try again at the next tick. Giving up
+            // here left the uuid unregistered until the next restart.
+            Err(e) if e.is_retriable() => {
+                tracing::debug!(node = %node.id, "registering the node uuid: {e}; retrying");
+                false
+            }
             Err(e) => {
                 tracing::error!(node = %node.id, "cannot register node uuid: {e}");
                 true
