@@ -17,7 +17,7 @@
 //!
 //! Wiring (in the binary):
 //!
-//! ```ignore
+//! ```text
 //! let ports = Ports { admin, auth, exporter, status };
 //! let state = HttpState::new(config.http.clone(), coordinator.clone(), ports);
 //! tokio::spawn(tandem_http::serve(state, shutdown_signal));
