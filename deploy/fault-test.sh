@@ -13,7 +13,9 @@ export TANDEM_TAG="${TANDEM_TAG:-faulttest}"
 export TANDEM_FRONT_PORT=${TANDEM_FRONT_PORT:-48086} TANDEM_NODE1_PORT=${TANDEM_NODE1_PORT:-48186} \
   TANDEM_NODE2_PORT=${TANDEM_NODE2_PORT:-48286} TANDEM_NODE3_PORT=${TANDEM_NODE3_PORT:-48386}
 export TANDEM_WRITE_TIMEOUT=3s
-compose() { docker-compose -p "$project" -f docker-compose.yml "$@"; }
+# The compose v2 plugin when the engine has it, else the v1 binary.
+if docker compose version >/dev/null 2>&1; then compose_cmd=(docker compose); else compose_cmd=(docker-compose); fi
+compose() { "${compose_cmd[@]}" -p "$project" -f docker-compose.yml "$@"; }
 if [ "$TANDEM_TAG" = faulttest ]; then ./build-image.sh debug faulttest; fi
 
 fail=0

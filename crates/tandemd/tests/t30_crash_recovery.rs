@@ -1,6 +1,7 @@
-//! Crash recovery of a real node: writers stream batches into a one-node
-//! `tandemd`, the process is SIGKILLed in the middle, restarted on the same
-//! data directory, and the stored points are read back. Every batch that
+//! Crash recovery of a real data node: writers stream batches into a
+//! `tandemd data` process (its meta service is a separate `tandemd meta`),
+//! the data process is SIGKILLed in the middle, restarted on the same data
+//! directory, and the stored points are read back. Every batch that
 //! was acknowledged must be there in full, and every batch (one WAL record
 //! each) must be there completely or not at all.
 
@@ -42,31 +43,60 @@ fn free_ports(n: usize) -> Vec<u16> {
     held.iter().map(|l| l.local_addr().unwrap().port()).collect()
 }
 
-/// Starts a one-node cluster (meta + data + write) on `ports`
-/// (http, data, raft, meta API) with its data in `dir`.
-async fn start(dir: &Path, ports: &[u16]) -> Node {
+/// Spawns `tandemd <role>` with `env`, logging to `<dir>/<role>.log`.
+fn spawn(dir: &Path, role: &str, env: &[(&str, String)]) -> Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(dir.join("tandemd.log"))
+        .open(dir.join(format!("{role}.log")))
         .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_tandemd"))
-        .arg("run")
-        .env("TANDEM_NODE_DATA_DIR", dir.join("data"))
-        .env("TANDEM_HTTP_BIND_ADDRESS", format!("127.0.0.1:{}", ports[0]))
-        .env("TANDEM_DATA_BIND", format!("127.0.0.1:{}", ports[1]))
-        .env("TANDEM_META_RAFT_BIND", format!("127.0.0.1:{}", ports[2]))
-        .env("TANDEM_META_API_BIND", format!("127.0.0.1:{}", ports[3]))
-        .env(
-            "TANDEM_META_CLIENT_ENDPOINTS",
-            format!("[\"127.0.0.1:{}\"]", ports[3]),
-        )
+    Command::new(env!("CARGO_BIN_EXE_tandemd"))
+        .arg(role)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .env("RUST_LOG", "info,openraft=warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
-        .expect("spawn tandemd");
+        .expect("spawn tandemd")
+}
+
+/// The meta service the data node uses: `tandemd meta` (node 1) with raft
+/// on `ports[2]` and its API on `ports[3]`. It is never killed.
+fn start_meta(dir: &Path, ports: &[u16]) -> Node {
+    let child = spawn(
+        dir,
+        "meta",
+        &[
+            ("TANDEM_NODE_ID", "1".into()),
+            ("TANDEM_NODE_DATA_DIR", dir.join("meta").display().to_string()),
+            ("TANDEM_META_RAFT_BIND", format!("127.0.0.1:{}", ports[2])),
+            ("TANDEM_META_API_BIND", format!("127.0.0.1:{}", ports[3])),
+        ],
+    );
+    Node {
+        child,
+        http: SocketAddr::from(([127, 0, 0, 1], ports[3])),
+    }
+}
+
+/// Starts `tandemd data` (node 2: data service on `ports[1]`, HTTP on
+/// `ports[0]`) with its data in `<dir>/data`, and waits until it is healthy.
+async fn start(dir: &Path, ports: &[u16]) -> Node {
+    let child = spawn(
+        dir,
+        "data",
+        &[
+            ("TANDEM_NODE_ID", "2".into()),
+            ("TANDEM_NODE_DATA_DIR", dir.join("data").display().to_string()),
+            ("TANDEM_HTTP_BIND_ADDRESS", format!("127.0.0.1:{}", ports[0])),
+            ("TANDEM_DATA_BIND", format!("127.0.0.1:{}", ports[1])),
+            (
+                "TANDEM_META_CLIENT_ENDPOINTS",
+                format!("[\"127.0.0.1:{}\"]", ports[3]),
+            ),
+        ],
+    );
     let node = Node {
         child,
         http: SocketAddr::from(([127, 0, 0, 1], ports[0])),
@@ -79,8 +109,8 @@ async fn start(dir: &Path, ports: &[u16]) -> Node {
         }
         assert!(
             Instant::now() < deadline,
-            "tandemd did not become healthy; see {}",
-            dir.join("tandemd.log").display()
+            "tandemd data did not become healthy; see {}",
+            dir.join("data.log").display()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -117,6 +147,7 @@ async fn stored(node: &Node) -> BTreeMap<usize, usize> {
 async fn acknowledged_batches_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let ports = free_ports(4);
+    let _meta = start_meta(dir.path(), &ports);
     let mut node = start(dir.path(), &ports).await;
     let r = send(
         node.http,

@@ -11,6 +11,8 @@
 //!   while the third owner is SIGSTOPped still reaches it after SIGCONT.
 //! - `concurrent_overwrites_converge`: two front-ends overwrite the same
 //!   points concurrently; all owners end byte-identical.
+//! - `created_through_one_node_writable_through_another_at_once`: no 404
+//!   for a database created a moment ago through another node.
 
 // Diagnostics of a failing cluster go to stderr.
 #![allow(clippy::print_stderr)]
@@ -396,4 +398,34 @@ fn concurrent_overwrites_converge() {
         winner == last(1) || winner == last(2),
         "the winner {winner} is not a front-end's last batch"
     );
+}
+
+/// A database created through one front-end is writable through every
+/// other node at once (their metadata copies sync on the miss instead of
+/// answering 404), and a new shard group is created on the first write.
+#[test]
+fn created_through_one_node_writable_through_another_at_once() {
+    let cluster = Cluster::start(&ClusterSpec {
+        data_nodes: 3,
+        writers: 2,
+        extra_config: String::new(),
+    });
+    let creator = cluster.writers[0].http();
+    let others: Vec<SocketAddr> = std::iter::once(cluster.writers[1].http())
+        .chain(cluster.data.iter().map(|d| d.http()))
+        .collect();
+    for i in 0..5 {
+        let db = format!("fresh{i}");
+        query_ok(creator, &format!("CREATE DATABASE {db} WITH REPLICATION 3"));
+        for (n, &addr) in others.iter().enumerate() {
+            let r = write_fresh(&db, addr, n, i);
+            assert_eq!(r.status, 204, "{db} through node {n} ({addr}): {}", r.text());
+        }
+    }
+
+    // Each write in its own week: a shard group created through that node.
+    fn write_fresh(db: &str, addr: SocketAddr, n: usize, i: usize) -> Resp {
+        let t = T0 + (i * 10 + n) as i64 * 1_000_000_000 * 86_400 * 7;
+        write(addr, db, "all", &format!("fresh,node={n} v={i}i {t}"))
+    }
 }
