@@ -8,9 +8,10 @@ mod client;
 #[path = "support/tandemd_http.rs"]
 mod tandemd_http;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use client::{Req, try_send};
+use client::{Req, send, try_send};
 use tandemd_http::{DevCluster, export};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -49,7 +50,39 @@ async fn a_25_mb_body_of_short_lines_lands_on_all_three_owners() {
         body.extend_from_slice(line.as_bytes());
         lines += 1;
     }
+    let acks_before = owner_acks(&cluster).await;
     lands_on_all_three_owners(&cluster, body, lines).await;
+    // Each owner acknowledged several writes: the one shard's share went
+    // out in chunks (the encoded share is far above one message's limit).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let acks_after = owner_acks(&cluster).await;
+        let chunked = acks_after.len() == 3
+            && acks_after
+                .iter()
+                .all(|(node, after)| after - acks_before.get(node).copied().unwrap_or(0) >= 2);
+        if chunked {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "acknowledged writes per owner {acks_before:?} -> {acks_after:?}: not chunked"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `tandem_owner_writes_total{result="ack"}` of the first node's
+/// coordinator, by owner.
+async fn owner_acks(cluster: &DevCluster) -> BTreeMap<String, u64> {
+    let text = send(cluster.http[0], &Req::get("/metrics")).await.text();
+    text.lines()
+        .filter(|l| l.starts_with("tandem_owner_writes_total{") && l.contains("result=\"ack\""))
+        .filter_map(|l| {
+            let node = l.split("node=\"").nth(1)?.split('"').next()?.to_owned();
+            Some((node, l.rsplit(' ').next()?.parse().ok()?))
+        })
+        .collect()
 }
 
 async fn lands_on_all_three_owners(cluster: &DevCluster, body: Vec<u8>, lines: usize) {
