@@ -105,7 +105,17 @@ async fn server_for(setup: Setup) -> TestServer {
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
         Setup::BrokenClock => {
-            drop(clock_dir.take());
+            // Remove the clock's directory for good: the persister may
+            // create its temporary file while a removal runs, which leaves
+            // the directory in place, so remove until it is gone.
+            let dir = clock_dir.take().unwrap().keep();
+            for _ in 0..100 {
+                if !dir.exists() {
+                    break;
+                }
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+            assert!(!dir.exists(), "cannot remove {}", dir.display());
             // The persister notices within a window; the wall clock then
             // passes the last durable mark.
             tokio::time::sleep(Duration::from_millis(300)).await;
