@@ -230,10 +230,7 @@ impl MetaClient {
     /// Runs a lookup on the local copy; on a not-found error syncs once and
     /// runs it again.
     async fn lookup<T>(&self, f: impl Fn(&MetaState) -> Result<T, MetaError>) -> Result<T, MetaError> {
-        match f(&self.state()) {
-            Err(e) if e.is_not_found() => f(&*self.sync().await?),
-            other => other,
-        }
+        lookup_then_sync(&self.state(), f, || self.sync()).await
     }
 
     // ---- committing commands ----
@@ -403,5 +400,92 @@ impl MetaClient {
                 })
             })
             .await
+    }
+}
+
+/// `f` on `copy`; when it reports something missing, `f` once more on the
+/// state `sync` returns (the leader's latest version), so a name created
+/// through another node a moment ago resolves instead of a 404.
+async fn lookup_then_sync<T, Fut>(
+    copy: &MetaState,
+    f: impl Fn(&MetaState) -> Result<T, MetaError>,
+    sync: impl FnOnce() -> Fut,
+) -> Result<T, MetaError>
+where
+    Fut: Future<Output = Result<Arc<MetaState>, MetaError>>,
+{
+    match f(copy) {
+        Err(e) if e.is_not_found() => f(&*sync().await?),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+
+    fn with_db(name: &str) -> MetaState {
+        let mut s = MetaState::default();
+        s.apply(&Command::CreateDatabase {
+            name: name.into(),
+            retention_policy: None,
+            default_replication_factor: 1,
+        })
+        .unwrap();
+        s
+    }
+
+    /// Database in the local copy, database after the sync, sync fails,
+    /// expected result, syncs made.
+    type Row = (bool, bool, bool, Result<&'static str, MetaError>, usize);
+
+    #[tokio::test]
+    async fn a_miss_syncs_once_then_answers() {
+        let unavailable = MetaError::Unavailable("no leader".into());
+        let table: [Row; 5] = [
+            (true, true, false, Ok("autogen"), 0),
+            (false, true, false, Ok("autogen"), 1),
+            (
+                false,
+                false,
+                false,
+                Err(MetaError::DatabaseNotFound("db".into())),
+                1,
+            ),
+            (false, true, true, Err(unavailable.clone()), 1),
+            // A hit never pays for a sync, even when one would fail.
+            (true, false, true, Ok("autogen"), 0),
+        ];
+        for (i, (local, synced, sync_fails, want, want_syncs)) in table.into_iter().enumerate() {
+            let copy = if local {
+                with_db("db")
+            } else {
+                MetaState::default()
+            };
+            let latest = Arc::new(if synced {
+                with_db("db")
+            } else {
+                MetaState::default()
+            });
+            let syncs = Cell::new(0);
+            let got = lookup_then_sync(
+                &copy,
+                |s| s.retention_policy("db", None).map(|rp| rp.name.clone()),
+                || {
+                    syncs.set(syncs.get() + 1);
+                    let result = if sync_fails {
+                        Err(unavailable.clone())
+                    } else {
+                        Ok(Arc::clone(&latest))
+                    };
+                    async move { result }
+                },
+            )
+            .await;
+            assert_eq!(got, want.map(str::to_owned), "row {i}");
+            assert_eq!(syncs.get(), want_syncs, "row {i}: syncs");
+        }
     }
 }
