@@ -145,12 +145,10 @@ async fn stored(node: &Node) -> BTreeMap<usize, usize> {
     counts
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acknowledged_batches_survive_sigkill() {
-    let dir = tempfile::tempdir().unwrap();
-    let ports = free_ports(4);
-    let _meta = start_meta(dir.path(), &ports);
-    let mut node = start(dir.path(), &ports).await;
+/// `tandemd meta` plus a healthy `tandemd data` with database `crash`.
+async fn cluster_with_database(dir: &Path, ports: &[u16]) -> (Node, Node) {
+    let meta = start_meta(dir, ports);
+    let node = start(dir, ports).await;
     let r = send(
         node.http,
         &Req::post("/query", "q=CREATE DATABASE crash")
@@ -158,6 +156,14 @@ async fn acknowledged_batches_survive_sigkill() {
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.text());
+    (meta, node)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_batches_survive_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let ports = free_ports(4);
+    let (_meta, mut node) = cluster_with_database(dir.path(), &ports).await;
 
     let acked: Arc<Mutex<BTreeSet<usize>>> = Arc::default();
     let mut next_id = 0;
@@ -231,15 +237,7 @@ async fn acknowledged_batches_survive_sigkill() {
 async fn a_clean_shutdown_flushes_everything_to_shard_files() {
     let dir = tempfile::tempdir().unwrap();
     let ports = free_ports(4);
-    let _meta = start_meta(dir.path(), &ports);
-    let mut node = start(dir.path(), &ports).await;
-    let r = send(
-        node.http,
-        &Req::post("/query", "q=CREATE DATABASE crash")
-            .header("Content-Type", "application/x-www-form-urlencoded"),
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.text());
+    let (_meta, mut node) = cluster_with_database(dir.path(), &ports).await;
     for id in 0..10 {
         let r = send(node.http, &Req::post("/write?db=crash", batch(id))).await;
         assert_eq!(r.status, 204, "{}", r.text());
