@@ -17,6 +17,8 @@
 // Diagnostics of a failing cluster go to stderr.
 #![allow(clippy::print_stderr)]
 
+#[path = "../../http/tests/support/client.rs"]
+mod client;
 #[path = "support/cluster_processes.rs"]
 mod cluster_processes;
 

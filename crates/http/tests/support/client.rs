@@ -152,6 +152,35 @@ pub async fn try_send(addr: SocketAddr, req: &Req, timeout: Duration) -> Result<
     .map_err(|_| "timed out".to_owned())?
 }
 
+/// [`try_send`] without a runtime, for tests that drive processes from
+/// plain threads: one connection, each socket operation bounded by
+/// `timeout`.
+pub fn send_blocking(addr: SocketAddr, req: &Req, timeout: Duration) -> Result<Resp, String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+        .map_err(|e| format!("connect: {e}"))?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .and_then(|()| stream.set_write_timeout(Some(timeout)))
+        .map_err(|e| format!("socket: {e}"))?;
+    stream
+        .write_all(&req.encode(&addr.to_string()))
+        .map_err(|e| format!("write: {e}"))?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).map_err(|e| format!("read: {e}"))?;
+    try_parse_response(&raw)
+}
+
+/// Percent-encodes a query-string value.
+pub fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// Sends `req` over an established stream (TCP or TLS).
 pub async fn send_on<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, host: &str, req: &Req) -> Resp {
     tokio::time::timeout(TIMEOUT, async {

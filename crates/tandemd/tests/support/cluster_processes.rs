@@ -5,18 +5,20 @@
 //! processes so that stopping data nodes never touches the meta quorum.
 //!
 //! Processes are SIGKILLed when dropped (no orphans); when a test panics,
-//! the tail of every log is printed. Also a small blocking HTTP/1.1 client
-//! (one request per connection) and bounded polling.
+//! the tail of every log is printed. Also blocking HTTP helpers (over the
+//! shared test client, one request per connection) and bounded polling.
 
 #![allow(dead_code, clippy::print_stderr)]
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
+
+pub use super::client::Resp;
+use super::client::{Req, send_blocking, url_encode};
 
 pub const SECRET: &str = "write-process-test-secret";
 
@@ -399,99 +401,13 @@ impl Drop for Cluster {
     }
 }
 
-/// One HTTP answer.
-#[derive(Debug, Clone)]
-pub struct Resp {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    /// De-chunked.
-    pub body: Vec<u8>,
-}
-
-impl Resp {
-    /// The first header named `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
 /// Sends one request (`Connection: close`) and reads the whole answer.
 pub fn request(addr: SocketAddr, method: &str, target: &str, body: &[u8]) -> std::io::Result<Resp> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
-    s.set_read_timeout(Some(HTTP_TIMEOUT))?;
-    s.set_write_timeout(Some(HTTP_TIMEOUT))?;
-    let head = format!(
-        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes())?;
-    s.write_all(body)?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw)?;
-    parse_response(&raw).ok_or_else(|| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("malformed response: {:?}", String::from_utf8_lossy(&raw)),
-        )
-    })
-}
-
-fn parse_response(raw: &[u8]) -> Option<Resp> {
-    let end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = std::str::from_utf8(&raw[..end]).ok()?;
-    let mut lines = head.split("\r\n");
-    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    let rest = &raw[end + 4..];
-    let chunked = headers
-        .iter()
-        .any(|(n, v)| n.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked"));
-    let body = if chunked { dechunk(rest)? } else { rest.to_vec() };
-    Some(Resp {
-        status,
-        headers,
-        body,
-    })
-}
-
-/// `None` when the chunked body is cut short (the server ended the stream
-/// early, e.g. an export that failed half way).
-fn dechunk(mut rest: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = rest.windows(2).position(|w| w == b"\r\n")?;
-        let size_text = std::str::from_utf8(&rest[..line_end]).ok()?;
-        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
-        rest = &rest[line_end + 2..];
-        if size == 0 {
-            return Some(out);
-        }
-        if rest.len() < size + 2 {
-            return None;
-        }
-        out.extend_from_slice(&rest[..size]);
-        rest = &rest[size + 2..];
-    }
-}
-
-/// Percent-encodes a query-string value.
-pub fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    let req = Req {
+        body: body.to_vec(),
+        ..Req::new(method, target)
+    };
+    send_blocking(addr, &req, HTTP_TIMEOUT).map_err(std::io::Error::other)
 }
 
 /// `POST /query?q=...`; panics unless the answer is 200 without an error.
@@ -520,7 +436,7 @@ pub fn write(addr: SocketAddr, db: &str, consistency: &str, body: &str) -> Resp 
 /// completely (not a 200, or the stream was cut).
 pub fn export(addr: SocketAddr, db: &str, scope: &str) -> Option<String> {
     let r = request(addr, "GET", &format!("/export?db={db}&scope={scope}"), b"").ok()?;
-    (r.status == 200).then(|| r.text())
+    (r.status == 200 && r.chunked_complete != Some(false)).then(|| r.text())
 }
 
 /// Polls `probe` until it returns `Some`, at most `limit`; panics with

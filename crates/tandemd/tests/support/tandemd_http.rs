@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+pub use super::client::url_encode;
 use super::client::{Req, send, try_send};
 
 /// How long a process may take to answer (debug binary, 2 cores, other
@@ -32,16 +33,6 @@ pub fn free_ports(n: usize) -> Vec<u16> {
 
 fn loopback(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
-}
-
-/// Percent-encodes a query-string value.
-pub fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// The last `n` lines of a log file.
