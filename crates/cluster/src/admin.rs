@@ -26,9 +26,10 @@ fn port_error(e: MetaError) -> PortError {
     match e {
         MetaError::DatabaseNotFound(db) => PortError::DatabaseNotFound(db),
         MetaError::RetentionPolicyNotFound(rp) => PortError::RetentionPolicyNotFound(rp),
-        e @ (MetaError::Unavailable(_) | MetaError::Unauthenticated | MetaError::Wire(_)) => {
-            PortError::Unavailable(e.to_string())
-        }
+        e @ (MetaError::Unavailable(_)
+        | MetaError::Unreachable(_)
+        | MetaError::Unauthenticated
+        | MetaError::Wire(_)) => PortError::Unavailable(e.to_string()),
         e @ (MetaError::Storage(_) | MetaError::PasswordHash(_)) => PortError::Internal(e.to_string()),
         other => PortError::Rejected(other.to_string()),
     }
@@ -298,9 +299,10 @@ impl MetaAdmin {
 
 fn auth_error(e: MetaError) -> AuthError {
     match e {
-        e @ (MetaError::Unavailable(_) | MetaError::Unauthenticated | MetaError::Wire(_)) => {
-            AuthError::Unavailable(e.to_string())
-        }
+        e @ (MetaError::Unavailable(_)
+        | MetaError::Unreachable(_)
+        | MetaError::Unauthenticated
+        | MetaError::Wire(_)) => AuthError::Unavailable(e.to_string()),
         _ => AuthError::Failed,
     }
 }

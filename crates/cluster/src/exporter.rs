@@ -91,7 +91,8 @@ impl Exporter for NodeExporter {
                                     Err(e) => Some(Err(PortError::Unavailable(e.to_string()))),
                                 }
                             }))),
-                            Err(e) => unreachable.push(format!("node {node}: {e}")),
+                            // The data client's errors name the node.
+                            Err(e) => unreachable.push(e.to_string()),
                         }
                     }
                     if sources.is_empty() && !unreachable.is_empty() {

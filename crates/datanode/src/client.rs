@@ -193,27 +193,50 @@ impl DataClient {
         let stream = client
             .export_shard(req)
             .await
-            .map_err(|s| DataError::Unavailable(format!("node {node}: {}", s.message())))?
+            .map_err(|s| DataError::Unavailable(format!("node {node}: {}", status_text(&s))))?
             .into_inner();
         Ok(Box::pin(stream.map(move |chunk| {
             match chunk {
                 Ok(c) => tandem_model::PointsBuf::from_bytes(c.rows.to_vec())
                     .map_err(|e| DataError::Rejected(format!("node {node} sent bad rows: {e}"))),
                 Err(s) if s.code() == Code::NotFound => Err(DataError::ShardNotFound(shard)),
-                Err(s) => Err(DataError::Unavailable(format!("node {node}: {}", s.message()))),
+                Err(s) => Err(DataError::Unavailable(format!(
+                    "node {node}: {}",
+                    status_text(&s)
+                ))),
             }
         })))
     }
 }
 
+/// What a status says, for people: a transport failure's message is
+/// tonic's generic "tcp connect error" or "transport error", so the OS
+/// error underneath it (refused, reset, unreachable) is named instead.
+fn status_text(s: &tonic::Status) -> String {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(s);
+    while let Some(e) = cause {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
+                std::io::ErrorKind::ConnectionReset => "connection reset".to_owned(),
+                std::io::ErrorKind::TimedOut => "timed out".to_owned(),
+                _ => io.to_string(),
+            };
+        }
+        cause = e.source();
+    }
+    s.message().to_owned()
+}
+
 fn status_error(node: NodeId, s: &tonic::Status) -> OwnerError {
+    let text = status_text(s);
     match s.code() {
         // ResourceExhausted is the peer refusing a message over its size
         // limit: the same bytes would be refused again.
         Code::OutOfRange | Code::InvalidArgument | Code::FailedPrecondition | Code::ResourceExhausted => {
-            OwnerError::Rejected(format!("node {node}: {}", s.message()))
+            OwnerError::Rejected(format!("node {node}: {text}"))
         }
-        _ => OwnerError::Unavailable(format!("node {node}: {}", s.message())),
+        _ => OwnerError::Unavailable(format!("node {node}: {text}")),
     }
 }
 
@@ -303,6 +326,30 @@ mod tests {
             let e = status_error(NodeId(2), &tonic::Status::new(code, "why"));
             assert_eq!(e.is_retryable(), retryable, "{code:?} -> {e:?}");
             assert_eq!(e.to_string(), "node 2: why");
+        }
+    }
+
+    #[test]
+    fn transport_failures_name_the_os_error() {
+        use std::io::{Error, ErrorKind};
+        let wrapped = |kind: ErrorKind| {
+            // tonic wraps the socket error in its own transport error.
+            #[derive(Debug, thiserror::Error)]
+            #[error("tcp connect error")]
+            struct Connect(#[source] Error);
+            tonic::Status::from_error(Box::new(Connect(Error::from(kind))))
+        };
+        let table = [
+            (
+                wrapped(ErrorKind::ConnectionRefused),
+                "node 2: connection refused",
+            ),
+            (wrapped(ErrorKind::ConnectionReset), "node 2: connection reset"),
+            (wrapped(ErrorKind::TimedOut), "node 2: timed out"),
+            (tonic::Status::unavailable("no route"), "node 2: no route"),
+        ];
+        for (status, want) in table {
+            assert_eq!(status_error(NodeId(2), &status).to_string(), want, "{status:?}");
         }
     }
 }

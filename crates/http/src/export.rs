@@ -89,11 +89,17 @@ async fn serve(state: &HttpState, req: Request) -> Result<Response, HttpError> {
         return Err(HttpError::DatabaseNotFound(request.db));
     }
     authorize_read(state, who.as_ref(), &request.db)?;
-    let stream = state.exporter().export(request).await?;
-    // Once streaming has started an error can only cut the response short:
-    // the client sees a chunked body without its terminating chunk (or a
-    // closed connection when nothing had been flushed yet).
-    let body = Body::from_stream(stream.map(|chunk| {
+    let mut stream = state.exporter().export(request).await?;
+    // Until the first chunk arrives nothing is committed, so a failure
+    // there (every owner of the first shard unreachable) is a real error
+    // status. Once streaming has started an error can only cut the
+    // response short: the client sees a chunked body without its
+    // terminating chunk.
+    let first = match stream.next().await {
+        Some(Err(e)) => return Err(HttpError::Port(e)),
+        first => first,
+    };
+    let body = Body::from_stream(futures::stream::iter(first).chain(stream).map(|chunk| {
         chunk.map_err(|e| {
             tracing::warn!("export failed mid-stream: {e}");
             std::io::Error::other(e.to_string())

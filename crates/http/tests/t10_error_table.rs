@@ -28,7 +28,12 @@ use tandem_http::ports::Privilege;
 use tandem_model::{NodeId, ShardId};
 
 async fn server_for(setup: Setup) -> TestServer {
-    let mut opts = Options::default();
+    // The layout of the process tests (meta voters 1-3, data nodes 4-6),
+    // so rows that name nodes read the same against both.
+    let mut opts = Options {
+        owners: vec![4, 5, 6],
+        ..Options::default()
+    };
     let auth = matches!(
         setup,
         Setup::Auth | Setup::AuthNoUsers | Setup::AuthBob | Setup::AuthDown
@@ -54,7 +59,7 @@ async fn server_for(setup: Setup) -> TestServer {
     if matches!(setup, Setup::Auth | Setup::AuthBob | Setup::AuthDown) {
         s.cluster.add_user("admin", "admin", true, &[]);
     }
-    let all = [1, 2, 3];
+    let all = [4, 5, 6];
     match setup {
         Setup::AuthBob => s
             .cluster
@@ -64,14 +69,15 @@ async fn server_for(setup: Setup) -> TestServer {
         Setup::ExporterDown => s.exporter.unavailable.store(true, Ordering::SeqCst),
         Setup::OwnersFail(f) => {
             for n in all {
+                let conflict = "field type conflict: input field \"v\" on measurement \"cpu\" is type integer, already exists as type float";
                 let e = match f {
-                    OwnerFailure::Refused => OwnerError::Unavailable("connection refused".into()),
+                    OwnerFailure::Refused => OwnerError::Unavailable(format!("node {n}: connection refused")),
                     OwnerFailure::Overloaded => OwnerError::Overloaded(NodeId(n)),
-                    OwnerFailure::TypeConflict => OwnerError::FieldTypeConflict(
-                        "field type conflict: input field \"v\" on measurement \"cpu\" is type integer, already exists as type float".into(),
-                    ),
+                    OwnerFailure::TypeConflict => OwnerError::FieldTypeConflict(conflict.into()),
+                    // What the data client makes of a type conflict that
+                    // dropped some of the batch's points.
                     OwnerFailure::Partial => OwnerError::PartialWrite {
-                        reason: "max-values-per-tag limit exceeded".into(),
+                        reason: conflict.into(),
                         dropped: 1,
                     },
                 };
@@ -79,8 +85,10 @@ async fn server_for(setup: Setup) -> TestServer {
             }
         }
         Setup::TwoOwnersDown => {
-            let refused = Behaviour::Fail(OwnerError::Unavailable("connection refused".into()));
-            s.transport.set_all(&[2, 3], refused);
+            for n in [5, 6] {
+                let refused = OwnerError::Unavailable(format!("node {n}: connection refused"));
+                s.transport.set(n, Behaviour::Fail(refused));
+            }
         }
         Setup::OwnersSilent => s.transport.set_all(&all, Behaviour::Die),
         Setup::ShardDeleted => {

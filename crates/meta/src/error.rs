@@ -115,6 +115,14 @@ pub enum MetaError {
     /// answer in time. Retrying later may succeed.
     #[error("meta service unavailable: {0}")]
     Unavailable(String),
+    /// A meta node could not be reached at all (a transport failure, not
+    /// an answer). Retriable. The client reports it as [`Unavailable`]
+    /// once every endpoint has been tried, naming no address, so the text
+    /// a client sees does not depend on which node was tried last.
+    ///
+    /// [`Unavailable`]: MetaError::Unavailable
+    #[error("meta service unavailable: {0}")]
+    Unreachable(String),
     /// A shared-secret mismatch between this node and the meta service.
     #[error("meta service rejected the cluster secret")]
     Unauthenticated,
@@ -136,7 +144,7 @@ impl MetaError {
     /// Whether retrying the same request later may succeed (leader change,
     /// unreachable meta node, timeout).
     pub fn is_retriable(&self) -> bool {
-        matches!(self, MetaError::Unavailable(_))
+        matches!(self, MetaError::Unavailable(_) | MetaError::Unreachable(_))
     }
 
     /// Whether the error says a named database, retention policy or shard

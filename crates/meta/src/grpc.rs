@@ -59,7 +59,7 @@ pub(crate) fn status_error(status: &tonic::Status) -> MetaError {
         tonic::Code::FailedPrecondition | tonic::Code::InvalidArgument => {
             MetaError::Wire(status.message().to_owned())
         }
-        _ => MetaError::Unavailable(format!("{}: {}", status.code(), status.message())),
+        _ => MetaError::Unreachable(format!("{}: {}", status.code(), status.message())),
     }
 }
 

@@ -108,7 +108,7 @@ async fn documented_errors_against_real_tandemd() {
 
     let replayed = plain.len() + float_registered.len() + no_users.len() + with_users.len();
     eprintln!(
-        "{replayed} of {} rows replayed against real tandemd ({faults} need fault injection: t10 only)",
+        "{replayed} of {} rows replayed against real tandemd ({faults} need faults: t10, and t75-t77 for most)",
         rows.len()
     );
     assert!(

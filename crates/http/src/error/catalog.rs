@@ -26,9 +26,19 @@ pub(crate) struct Entry {
 const BEGIN: &str = "<!-- BEGIN GENERATED: error table -->";
 const END: &str = "<!-- END GENERATED: error table -->";
 
+/// What the data client reports for an owner whose port is closed; the
+/// table's cluster has the layout of the process tests (meta voters 1-3,
+/// data nodes 4-6), so the first owner is node 4.
 fn refused() -> OwnerError {
-    OwnerError::Unavailable("connection refused".into())
+    OwnerError::Unavailable("node 4: connection refused".into())
 }
+
+/// The meta client's answer once no meta node could be reached.
+const META_UNREACHABLE: &str = "meta service unavailable: no meta node reachable";
+
+/// The exporter's answer when no owner of shard 1 (owned by nodes 4-6)
+/// can be reached.
+const EXPORT_UNREACHABLE: &str = "no owner of shard 1 could be read: node 4: connection refused; node 5: connection refused; node 6: connection refused";
 
 fn failure(
     kind: ShortfallKind,
@@ -85,8 +95,8 @@ fn write_errors(api: Api) -> Vec<(&'static str, &'static str, HttpError)> {
         ),
         (
             "meta-unavailable",
-            "the meta service cannot say whether the database exists",
-            HttpError::Port(PortError::Unavailable("meta service unavailable: no leader".into())),
+            "no meta node reachable and the write needs metadata this node does not have (a new shard group)",
+            HttpError::Port(PortError::Unavailable(META_UNREACHABLE.into())),
         ),
         (
             "no-credentials",
@@ -105,8 +115,8 @@ fn write_errors(api: Api) -> Vec<(&'static str, &'static str, HttpError)> {
         ),
         (
             "auth-unavailable",
-            "auth on, the credential store cannot answer",
-            HttpError::Port(PortError::Unavailable("meta service unavailable: no leader".into())),
+            "auth on, a user this node has not seen, and no meta node reachable to look it up",
+            HttpError::Port(PortError::Unavailable(META_UNREACHABLE.into())),
         ),
         (
             "user-required",
@@ -190,9 +200,9 @@ fn write_errors(api: Api) -> Vec<(&'static str, &'static str, HttpError)> {
         ),
         (
             "owner-partial",
-            "an owner stores some points and drops others",
+            "an owner stores some points and drops others (its field types differ from the registry's)",
             HttpError::Write(WriteError::Rejected(OwnerError::PartialWrite {
-                reason: "max-values-per-tag limit exceeded".into(),
+                reason: "field type conflict: input field \"v\" on measurement \"cpu\" is type integer, already exists as type float".into(),
                 dropped: 1,
             })),
         ),
@@ -225,7 +235,7 @@ fn write_errors(api: Api) -> Vec<(&'static str, &'static str, HttpError)> {
         ),
         (
             "consistency-failed",
-            "every owner fails (`connection refused`)",
+            "every owner's port is closed (`connection refused`)",
             failure(
                 ShortfallKind::Failed,
                 ConsistencyLevel::One,
@@ -415,8 +425,8 @@ pub(crate) fn entries() -> Vec<Entry> {
         ),
         (
             "unavailable",
-            "the exporter cannot reach the data it needs",
-            HttpError::Port(PortError::Unavailable("owner 2 unreachable".into())),
+            "no owner of the first shard to export can be reached (a later one: the chunked body is cut short)",
+            HttpError::Port(PortError::Unavailable(EXPORT_UNREACHABLE.into())),
         ),
     ];
     for (key, condition, error) in export {

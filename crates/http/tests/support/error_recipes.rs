@@ -20,12 +20,15 @@ pub enum Setup {
     AuthNoUsers,
     /// Auth on, admin plus `bob`/`bob` without privileges.
     AuthBob,
-    /// Auth on, admin exists, the credential store is down.
+    /// Auth on, admin exists, the credential store is down (every meta
+    /// node down); the request names a user this node has not seen.
     AuthDown,
+    /// The meta service is down (every meta node); the request writes to
+    /// a time no shard group covers yet.
     MetaDown,
-    /// Every owner answers with this error.
+    /// Every owner (nodes 4-6) answers with this error.
     OwnersFail(OwnerFailure),
-    /// Owners 2 and 3 refuse connections; owner 1 acks.
+    /// Owners 5 and 6 refuse connections; owner 4 acks.
     TwoOwnersDown,
     /// No owner answers before the request's deadline. The coordinator's
     /// per-owner timeout equals `write_timeout` and races the request
@@ -42,6 +45,7 @@ pub enum Setup {
     ShardDeleted,
     /// `cpu,v` is registered as float in the shard group of the request.
     FloatRegistered,
+    /// No owner of shard 1 (nodes 4-6) can be reached.
     ExporterDown,
 }
 
@@ -62,7 +66,26 @@ impl Setup {
             Setup::Plain | Setup::Auth | Setup::AuthNoUsers | Setup::AuthBob | Setup::FloatRegistered
         )
     }
+
+    /// Reachable only through the in-process fakes: owners that disagree
+    /// with the cluster's field registry (which every write is checked
+    /// against first), a shard deleted between the coordinator's retry
+    /// and the owner's answer, and a coordinator that has begun shutting
+    /// down while its HTTP listener still takes requests. Every other
+    /// setup is also provoked on real processes (t70, t75, t76, t77).
+    pub fn in_process_only(self) -> bool {
+        matches!(
+            self,
+            Setup::OwnersFail(OwnerFailure::TypeConflict | OwnerFailure::Partial)
+                | Setup::ShardDeleted
+                | Setup::ShuttingDown
+        )
+    }
 }
+
+/// A time 40 days after [`T`]: no shard group covers it until a write
+/// there creates one.
+pub const T_NEW_GROUP: i64 = T + 40 * 86_400_000_000_000;
 
 pub const T: i64 = 1_700_000_000_000_000_000;
 
@@ -93,7 +116,7 @@ pub fn recipe(id: &str) -> Option<(Setup, Req)> {
                 "consistency" => (Setup::Plain, w("&consistency=two", &line)),
                 "db-not-found" if v2 => (Setup::Plain, Req::post("/api/v2/write?bucket=nope", line)),
                 "db-not-found" => (Setup::Plain, Req::post("/write?db=nope", line)),
-                "meta-unavailable" => (Setup::MetaDown, w("", &line)),
+                "meta-unavailable" => (Setup::MetaDown, w("", &format!("cpu,host=a v=1 {T_NEW_GROUP}"))),
                 "no-credentials" => (Setup::Auth, w("", &line)),
                 "username-required" => (
                     Setup::Auth,
@@ -101,7 +124,7 @@ pub fn recipe(id: &str) -> Option<(Setup, Req)> {
                     w("", &line).header("Authorization", "Basic OnBhc3M="),
                 ),
                 "auth-failed" => (Setup::Auth, w("&u=admin&p=wrong", &line)),
-                "auth-unavailable" => (Setup::AuthDown, w("&u=admin&p=admin", &line)),
+                "auth-unavailable" => (Setup::AuthDown, w("&u=carol&p=carol", &line)),
                 "user-required" => (Setup::AuthNoUsers, w("", &line)),
                 "write-forbidden" => (Setup::AuthBob, w("&u=bob&p=bob", &line)),
                 "encoding" => (Setup::Plain, w("", &line).header("Content-Encoding", "br")),

@@ -77,8 +77,11 @@ pub struct FakeCluster {
     pub authentications: AtomicU64,
 }
 
+/// What the meta client answers once no meta node could be reached.
+pub const META_UNREACHABLE: &str = "meta service unavailable: no meta node reachable";
+
 fn unavailable() -> PortError {
-    PortError::Unavailable("meta service unavailable: no leader".into())
+    PortError::Unavailable(META_UNREACHABLE.into())
 }
 
 impl FakeCluster {
@@ -617,9 +620,7 @@ impl Auth for FakeCluster {
         Box::pin(async move {
             self.authentications.fetch_add(1, Ordering::SeqCst);
             if self.auth_down.load(Ordering::SeqCst) {
-                return Err(AuthError::Unavailable(
-                    "meta service unavailable: no leader".into(),
-                ));
+                return Err(AuthError::Unavailable(META_UNREACHABLE.into()));
             }
             let ok = self
                 .state
@@ -639,9 +640,7 @@ impl Auth for FakeCluster {
         Box::pin(async move {
             self.authentications.fetch_add(1, Ordering::SeqCst);
             if self.auth_down.load(Ordering::SeqCst) {
-                return Err(AuthError::Unavailable(
-                    "meta service unavailable: no leader".into(),
-                ));
+                return Err(AuthError::Unavailable(META_UNREACHABLE.into()));
             }
             let user = self
                 .state
@@ -768,7 +767,9 @@ impl Exporter for FakeExporter {
         let stored = self.transport.stored(1);
         Box::pin(async move {
             if unavailable {
-                return Err(PortError::Unavailable("owner 2 unreachable".into()));
+                return Err(PortError::Unavailable(
+                    "no owner of shard 1 could be read: node 4: connection refused; node 5: connection refused; node 6: connection refused".into(),
+                ));
             }
             if req.rp.as_deref() == Some("nope") {
                 return Err(PortError::RetentionPolicyNotFound("nope".into()));

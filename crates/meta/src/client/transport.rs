@@ -79,7 +79,10 @@ impl Endpoints {
     {
         let start = self.preferred();
         let mut backoff = FIRST_BACKOFF;
-        let mut last_error = MetaError::Unavailable("no meta endpoint answered".into());
+        let mut last_error = MetaError::Unreachable("no meta endpoint answered".into());
+        // Whether some meta node answered (with a retriable error such as
+        // "no leader") rather than being unreachable.
+        let mut answered = false;
         for attempt in 0usize.. {
             let now = Instant::now();
             if now >= deadline {
@@ -94,12 +97,13 @@ impl Endpoints {
                 }
                 Ok(Err(e)) if e.is_retriable() => {
                     tracing::debug!(endpoint = %self.addrs[i], "meta call failed: {e}");
+                    answered |= !matches!(e, MetaError::Unreachable(_));
                     last_error = e;
                 }
                 Ok(Err(e)) => return Err(e),
                 Err(_) => {
                     tracing::debug!(endpoint = %self.addrs[i], "meta call timed out");
-                    last_error = MetaError::Unavailable(format!("{} did not answer in time", self.addrs[i]));
+                    last_error = MetaError::Unreachable(format!("{} did not answer in time", self.addrs[i]));
                 }
             }
             if (attempt + 1) % self.clients.len() == 0 {
@@ -108,7 +112,13 @@ impl Endpoints {
             }
         }
         Err(match last_error {
-            MetaError::Unavailable(msg) => MetaError::Unavailable(format!("timed out; last error: {msg}")),
+            MetaError::Unreachable(msg) if !answered => {
+                tracing::warn!("no meta node reachable; last error: {msg}");
+                MetaError::Unavailable("no meta node reachable".into())
+            }
+            MetaError::Unavailable(msg) | MetaError::Unreachable(msg) => {
+                MetaError::Unavailable(format!("timed out; last error: {msg}"))
+            }
             other => other,
         })
     }

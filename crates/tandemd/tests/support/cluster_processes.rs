@@ -195,7 +195,8 @@ pub struct ClusterSpec {
     pub data_nodes: usize,
     pub writers: usize,
     /// Extra TOML appended to every data and write node's config (e.g. a
-    /// `[coordinator]` section).
+    /// `[coordinator]` section). It follows the `[http]` section, so keys
+    /// before its first header are HTTP settings.
     pub extra_config: String,
 }
 
