@@ -2,7 +2,7 @@
 //! docs/BENCHMARKS.md):
 //!
 //! ```sh
-//! cargo bench -p tandem-storage --bench ingest -- [--lines N] [--dir PATH] [--cache-max BYTES]
+//! cargo bench -p tandem-storage --bench ingest -- [--lines N] [--dir PATH] [--cache-max BYTES] [--cache-stall BYTES]
 //! ```
 //!
 //! TSBS cpu-only-shaped data (measurement `cpu`, 10 tags, 10 integer
@@ -50,6 +50,7 @@ struct Args {
     in_flight: usize,
     dir: Option<PathBuf>,
     cache_max: Option<u64>,
+    cache_stall: Option<u64>,
     fsync_delay_us: u64,
     min_files: Option<usize>,
     max_level: Option<u32>,
@@ -64,6 +65,7 @@ fn parse_args() -> Result<Args> {
         in_flight: 8,
         dir: None,
         cache_max: None,
+        cache_stall: None,
         fsync_delay_us: 0,
         min_files: None,
         max_level: None,
@@ -78,6 +80,7 @@ fn parse_args() -> Result<Args> {
             "--in-flight" => a.in_flight = val()?.parse()?,
             "--dir" => a.dir = Some(PathBuf::from(val()?)),
             "--cache-max" => a.cache_max = Some(val()?.parse()?),
+            "--cache-stall" => a.cache_stall = Some(val()?.parse()?),
             "--fsync-delay-us" => a.fsync_delay_us = val()?.parse()?,
             "--min-files" => a.min_files = Some(val()?.parse()?),
             "--max-level" => a.max_level = Some(val()?.parse()?),
@@ -294,6 +297,9 @@ fn main() -> Result<()> {
 
     let mut config = StorageConfig::with_dir(&data);
     config.wal_fsync_delay = Duration::from_micros(args.fsync_delay_us);
+    if let Some(m) = args.cache_stall {
+        config.cache_stall_memory_size = m;
+    }
     if let Some(m) = args.cache_max {
         config.cache_max_memory_size = m;
     }
@@ -320,8 +326,9 @@ fn main() -> Result<()> {
         wal_sync_hook: Some(hook),
     };
     println!(
-        "config: cache-snapshot-memory-size {} MiB, cache-max-memory-size {} MiB, wal-fsync-delay {:?}, {} lines in batches of {}, {} in flight",
+        "config: cache-snapshot-memory-size {} MiB, cache-stall-memory-size {} MiB, cache-max-memory-size {} MiB, wal-fsync-delay {:?}, {} lines in batches of {}, {} in flight",
         config.cache_snapshot_memory_size >> 20,
+        config.cache_stall_memory_size >> 20,
         config.cache_max_memory_size >> 20,
         config.wal_fsync_delay,
         args.lines,
@@ -360,9 +367,13 @@ fn main() -> Result<()> {
     let t0 = Instant::now();
     let ingest_cpu0 = thread_cpu_ns();
     let mut in_flight = VecDeque::new();
-    let (mut written, mut cache_full) = (0u64, 0u64);
+    let (mut written, mut cache_full, mut stalls) = (0u64, 0u64, 0u64);
     for (shard, version, buf) in rx {
         loop {
+            // What the data service does before every write.
+            if engine.wait_for_room_blocking(shard) {
+                stalls += 1;
+            }
             match engine.append(shard, version, &buf) {
                 Ok(p) => {
                     in_flight.push_back(p);
@@ -422,7 +433,7 @@ fn main() -> Result<()> {
     );
     let s = syncs.load(Ordering::Relaxed);
     println!(
-        "  WAL fsyncs: {s} ({:.2} batches per fsync); CacheFull retries: {cache_full}",
+        "  WAL fsyncs: {s} ({:.2} batches per fsync); CacheFull retries: {cache_full}; stalled batches: {stalls}",
         (written as f64 / args.batch as f64) / s.max(1) as f64
     );
     for i in &infos {

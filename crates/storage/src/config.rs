@@ -32,13 +32,29 @@ pub struct StorageConfig {
     pub wal_segment_size: u64,
 
     /// A shard's cache is snapshotted and written to Parquet files once it
-    /// holds this many bytes. Default: 25 MiB (influxd's default).
+    /// holds this many bytes. Default: 4 MiB. (influxd's is 25 MiB; a
+    /// smaller snapshot is encoded sooner, and a stalled writer waits for
+    /// one snapshot's flush at most: about 20 ms per MiB on 2 vCPUs.)
     pub cache_snapshot_memory_size: u64,
 
     /// Writes to a shard whose cache plus unwritten snapshots hold this many
     /// bytes fail with the retryable `CacheFull`. Per shard, like influxd.
     /// Default: 1 GiB (influxd's default).
     pub cache_max_memory_size: u64,
+
+    /// Writes to a shard holding this many unflushed bytes (cache plus
+    /// snapshots) while one of its snapshots is being flushed wait for that
+    /// flush, up to `cache_stall_max_wait`, before being taken. Ingest that
+    /// outpaces Parquet encoding then slows to the flush rate instead of
+    /// filling memory up to `cache_max_memory_size`. 0 = never wait.
+    /// Default: 12 MiB.
+    pub cache_stall_memory_size: u64,
+
+    /// The longest a write waits in a stall; after it the write is taken
+    /// if the shard is under `cache_max_memory_size` (else `CacheFull`).
+    /// Default: `2s`.
+    #[serde(with = "duration")]
+    pub cache_stall_max_wait: Duration,
 
     /// A cache with no writes for this long is written to files even if it is
     /// small. Default: `10m` (influxd's `cache-snapshot-write-cold-duration`).
@@ -80,8 +96,10 @@ impl Default for StorageConfig {
             dir: PathBuf::new(),
             wal_fsync_delay: Duration::ZERO,
             wal_segment_size: 64 << 20,
-            cache_snapshot_memory_size: 25 << 20,
+            cache_snapshot_memory_size: 4 << 20,
             cache_max_memory_size: 1 << 30,
+            cache_stall_memory_size: 12 << 20,
+            cache_stall_max_wait: Duration::from_secs(2),
             cache_snapshot_write_cold_duration: Duration::from_secs(600),
             cold_duration: Duration::from_secs(4 * 3600),
             compaction_min_files: 8,

@@ -8,6 +8,7 @@ mod export_rows;
 mod flush;
 mod node_dir;
 mod shard;
+mod stall;
 mod store_adapter;
 mod write;
 
@@ -25,6 +26,7 @@ pub use write::PendingWrite;
 use self::background::JobQueue;
 use self::node_dir::DataDir;
 use self::shard::{Shard, lock};
+use self::stall::FlushSignal;
 use crate::fields::FieldRegistry;
 use crate::manifest::{self, Manifest};
 use crate::parquet_io::writer::WriteOptions;
@@ -71,6 +73,8 @@ pub(crate) struct Inner {
     admin: Mutex<()>,
     flushq: JobQueue,
     compactq: JobQueue,
+    /// Wakes writers stalled on a shard's unflushed bytes.
+    flushed: FlushSignal,
     closed: AtomicBool,
     /// Background threads are being stopped: finish the current step only.
     stopping: AtomicBool,
@@ -164,6 +168,7 @@ impl Engine {
             admin: Mutex::new(()),
             flushq: JobQueue::default(),
             compactq: JobQueue::default(),
+            flushed: FlushSignal::default(),
             closed: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
             write_opts,
@@ -275,6 +280,7 @@ impl Engine {
         for shard in shards {
             lock(&shard.state).rotate();
             flush::flush_snapshots(&shard, self.inner.write_opts, usize::MAX)?;
+            self.inner.flushed.flushed();
             self.inner.compactq.push(shard.id);
         }
         self.inner.cleanup_wal();

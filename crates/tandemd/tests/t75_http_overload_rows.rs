@@ -19,14 +19,16 @@ mod client;
 mod cluster_processes;
 #[path = "../../http/tests/support/error_recipes.rs"]
 mod error_recipes;
+#[path = "support/error_rows.rs"]
+mod error_rows;
 #[path = "../../http/tests/support/error_table.rs"]
 mod error_table;
 
 use std::time::{Duration, Instant};
 
-use client::send;
 use cluster_processes::{Cluster, ClusterSpec, query_ok, request, wait_for};
-use error_recipes::{Setup, recipe};
+use error_recipes::Setup;
+use error_rows::{point_req, probe, rows_for};
 
 /// Long enough for the probes to run while the holder waits; the holder's
 /// answer is awaited after the data node resumes.
@@ -34,10 +36,7 @@ const WRITE_TIMEOUT: &str = "30s";
 
 #[test]
 fn overload_rows_against_real_processes() {
-    let rows: Vec<_> = error_table::rows()
-        .into_iter()
-        .filter(|r| recipe(&r.id).is_some_and(|(setup, _)| setup == Setup::BudgetHeld))
-        .collect();
+    let rows = rows_for(&error_table::rows(), Setup::BudgetHeld);
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, ["write.overloaded", "v2.overloaded"]);
 
@@ -53,14 +52,7 @@ fn overload_rows_against_real_processes() {
     // The budget is free: a write goes through.
     let r = request(front, "POST", "/write?db=db", b"warmup v=1").unwrap();
     assert_eq!(r.status, 204, "{}", r.text());
-    let point_req = || -> Result<u64, String> {
-        let r = request(front, "GET", "/debug/vars", b"").map_err(|e| e.to_string())?;
-        let v: serde_json::Value = serde_json::from_slice(&r.body).map_err(|e| e.to_string())?;
-        v["write"]["values"]["pointReq"]
-            .as_u64()
-            .ok_or_else(|| format!("no write.pointReq in {}", r.text()))
-    };
-    let before = point_req().unwrap();
+    let before = point_req(front).unwrap();
 
     cluster.data[0].pause();
     let holder = std::thread::spawn(move || {
@@ -71,24 +63,13 @@ fn overload_rows_against_real_processes() {
     wait_for(
         Duration::from_secs(30),
         "the holding write planned",
-        || match point_req() {
+        || match point_req(front) {
             Ok(n) if n > before => Ok(()),
             other => Err(other),
         },
     );
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let mut failures = Vec::new();
-    for row in &rows {
-        let (_, req) = recipe(&row.id).unwrap();
-        let resp = runtime.block_on(send(front, &req));
-        if let Err(e) = error_table::check(row, &resp) {
-            failures.push(e);
-        }
-    }
+    let failures = probe(front, &rows);
     // Whether the holder still held the budget when the probes ended (so
     // the refusals were made while it held it).
     let held_throughout = !holder.is_finished();

@@ -20,38 +20,18 @@ mod client;
 mod cluster_processes;
 #[path = "../../http/tests/support/error_recipes.rs"]
 mod error_recipes;
+#[path = "support/error_rows.rs"]
+mod error_rows;
 #[path = "../../http/tests/support/error_table.rs"]
 mod error_table;
 
-use client::send;
 use cluster_processes::{Cluster, ClusterSpec, query_ok, write};
-use error_recipes::{Setup, T, recipe};
+use error_recipes::{Setup, T};
+use error_rows::{probe, rows_for};
 use error_table::Row;
 
 /// Short, so the silent-owner probes answer quickly.
 const WRITE_TIMEOUT: &str = "2s";
-
-fn rows_for(rows: &[Row], setup: Setup) -> Vec<Row> {
-    rows.iter()
-        .filter(|r| recipe(&r.id).is_some_and(|(s, _)| s == setup))
-        .cloned()
-        .collect()
-}
-
-/// Sends each row's request to `addr`; the failed checks.
-fn probe(addr: std::net::SocketAddr, rows: &[Row]) -> Vec<String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rows.iter()
-        .filter_map(|row| {
-            let (_, req) = recipe(&row.id).unwrap();
-            let resp = runtime.block_on(send(addr, &req));
-            error_table::check(row, &resp).err()
-        })
-        .collect()
-}
 
 #[test]
 fn consistency_rows_against_real_processes() {

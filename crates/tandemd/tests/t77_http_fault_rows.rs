@@ -29,49 +29,20 @@ mod client;
 mod cluster_processes;
 #[path = "../../http/tests/support/error_recipes.rs"]
 mod error_recipes;
+#[path = "support/error_rows.rs"]
+mod error_rows;
 #[path = "../../http/tests/support/error_table.rs"]
 mod error_table;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use client::send;
 use cluster_processes::{Cluster, ClusterSpec, query_ok, request, wait_for, write};
 use error_recipes::{OwnerFailure, Setup, T, recipe};
+use error_rows::{point_req, probe, rows_for};
 use error_table::Row;
 
 /// Long, so the write holding the node budgets outlives the probes.
 const WRITE_TIMEOUT: &str = "30s";
-
-fn rows_for(rows: &[Row], setup: Setup) -> Vec<Row> {
-    rows.iter()
-        .filter(|r| recipe(&r.id).is_some_and(|(s, _)| s == setup))
-        .cloned()
-        .collect()
-}
-
-/// Sends each row's request to `addr`; the failed checks.
-fn probe(addr: SocketAddr, rows: &[Row]) -> Vec<String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rows.iter()
-        .filter_map(|row| {
-            let (_, req) = recipe(&row.id).unwrap();
-            let resp = runtime.block_on(send(addr, &req));
-            error_table::check(row, &resp).err()
-        })
-        .collect()
-}
-
-fn point_req(front: SocketAddr) -> Result<u64, String> {
-    let r = request(front, "GET", "/debug/vars", b"").map_err(|e| e.to_string())?;
-    let v: serde_json::Value = serde_json::from_slice(&r.body).map_err(|e| e.to_string())?;
-    v["write"]["values"]["pointReq"]
-        .as_u64()
-        .ok_or_else(|| format!("no write.pointReq in {}", r.text()))
-}
 
 /// Every row this test runs, by setup; asserts the ids so a recipe that
 /// moves to another setup is noticed.

@@ -26,6 +26,7 @@ impl Inner {
         }
         let started = std::time::Instant::now();
         if flush_snapshots(shard, self.write_opts, 1)? > 0 {
+            self.flushed.flushed();
             let st = lock(&shard.state);
             tracing::debug!(
                 shard = %shard.id,

@@ -23,7 +23,7 @@ impl ShardStore for Engine {
     }
 
     fn write<'a>(&'a self, shard: ShardId, version: Version, points: &'a PointsBuf) -> WriteFuture<'a> {
-        Box::pin(async move { self.append(shard, version, points)?.durable().await })
+        Box::pin(Engine::write(self, shard, version, points))
     }
 
     fn shards(&self) -> Vec<ShardId> {

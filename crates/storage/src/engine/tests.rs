@@ -269,6 +269,69 @@ fn cache_full_is_retryable_and_clears_after_a_flush() {
     e.write_blocking(S, v(2), &batch(&points)).unwrap();
 }
 
+/// An engine without a flusher (snapshots stay queued until `flush`)
+/// whose shard `S` holds more than its 16 KiB stall size, and the batch
+/// written twice to get it there.
+async fn over_the_stall_size(dir: &Path, max_wait: Duration) -> (Engine, PointsBuf) {
+    let cfg = StorageConfig {
+        cache_snapshot_memory_size: 8 << 10,
+        cache_stall_memory_size: 16 << 10,
+        cache_stall_max_wait: max_wait,
+        ..small_config(dir)
+    };
+    let e = Engine::open(cfg, EngineOptions::default()).unwrap();
+    e.pause_background();
+    e.create_shard(S).unwrap();
+    let points: Vec<_> = (0..500).map(|i| p("m,h=x", i, &[("f", int(i))])).collect();
+    let b = batch(&points);
+    // Each batch passes the snapshot size, so each is queued for a flush.
+    e.write(S, v(1), &b).await.unwrap();
+    e.write(S, v(2), &b).await.unwrap();
+    assert!(e.shard_info(S).unwrap().cache_bytes >= 16 << 10);
+    (e, b)
+}
+
+/// Writes wait while the shard holds `cache_stall_memory_size` unflushed
+/// bytes and a snapshot is being flushed; a flush lets them in, and the
+/// wait is bounded by `cache_stall_max_wait`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_stall_until_a_flush_frees_room() {
+    let dir = tempfile::tempdir().unwrap();
+    let (e, b) = over_the_stall_size(dir.path(), Duration::from_secs(60)).await;
+    let e = Arc::new(e);
+
+    let stalled = {
+        let (e, b) = (Arc::clone(&e), b.clone());
+        tokio::spawn(async move { e.write(S, v(3), &b).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!stalled.is_finished(), "a write over the stall size went through");
+    let flusher = Arc::clone(&e);
+    tokio::task::spawn_blocking(move || flusher.flush())
+        .await
+        .unwrap()
+        .unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(30), stalled)
+        .await
+        .expect("the flush released the stalled write")
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.written, 500);
+    assert!(!e.wait_for_room(S).await, "room after the flush");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stall_ends_after_its_max_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let (e, b) = over_the_stall_size(dir.path(), Duration::from_millis(200)).await;
+    // No flush comes: the write waits its max and is then taken (the shard
+    // is far below cache_max_memory_size).
+    let started = std::time::Instant::now();
+    assert!(e.wait_for_room(S).await, "no stall over the stall size");
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    e.write(S, v(3), &b).await.unwrap();
+}
+
 #[test]
 fn fsync_failure_poisons_engine_writes() {
     let dir = tempfile::tempdir().unwrap();

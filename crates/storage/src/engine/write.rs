@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use tandem_model::{PointsBuf, PointsBufBuilder, PointsView, ShardId, Version};
 
@@ -65,18 +65,62 @@ impl Engine {
         self.append(shard, version, points)?.wait()
     }
 
-    /// [`Engine::append`] then [`PendingWrite::durable`].
+    /// [`Engine::wait_for_room`], [`Engine::append`], then
+    /// [`PendingWrite::durable`].
     pub async fn write(
         &self,
         shard: ShardId,
         version: Version,
         points: &PointsBuf,
     ) -> Result<WriteOutcome, StorageError> {
+        let _waited = self.wait_for_room(shard).await;
         self.append(shard, version, points)?.durable().await
+    }
+
+    /// Waits, without blocking the thread, while the shard is stalled:
+    /// it holds `cache_stall_memory_size` unflushed bytes (or
+    /// `cache_max_memory_size`, if lower) and a snapshot of it is being
+    /// flushed. At most `cache_stall_max_wait`. Returns whether it had to
+    /// wait.
+    pub async fn wait_for_room(&self, shard: ShardId) -> bool {
+        if !self.inner.stalled(shard) {
+            return false;
+        }
+        let deadline = Instant::now() + self.inner.config.cache_stall_max_wait;
+        self.inner
+            .flushed
+            .wait_async(deadline, || self.inner.stalled(shard))
+            .await;
+        true
+    }
+
+    /// As [`Engine::wait_for_room`], blocking the thread.
+    pub fn wait_for_room_blocking(&self, shard: ShardId) -> bool {
+        if !self.inner.stalled(shard) {
+            return false;
+        }
+        let deadline = Instant::now() + self.inner.config.cache_stall_max_wait;
+        self.inner
+            .flushed
+            .wait_blocking(deadline, || self.inner.stalled(shard));
+        true
     }
 }
 
 impl Inner {
+    fn stalled(&self, id: ShardId) -> bool {
+        let limit = match self.config.cache_stall_memory_size {
+            0 => return false,
+            n => n.min(self.config.cache_max_memory_size),
+        };
+        let Ok(shard) = self.shard(id) else {
+            return false;
+        };
+        let st = lock(&shard.state);
+        // Without a snapshot in flight no flush is coming to free room.
+        st.snapshot_bytes > 0 && st.held_bytes() as u64 >= limit
+    }
+
     fn append(
         self: &Arc<Self>,
         id: ShardId,
