@@ -67,12 +67,11 @@ impl Setup {
         )
     }
 
-    /// Reachable only through the in-process fakes: owners that disagree
-    /// with the cluster's field registry (which every write is checked
-    /// against first), a shard deleted between the coordinator's retry
-    /// and the owner's answer, and a coordinator that has begun shutting
-    /// down while its HTTP listener still takes requests. Every other
-    /// setup is also provoked on real processes (t70, t75, t76, t77).
+    /// Not yet provoked on real processes (`docs/HTTP-ERRORS.md` says why
+    /// and how they could be): an owner's own type conflict, a shard
+    /// deleted on its owners, a request reaching a draining coordinator.
+    /// Every other setup is also provoked on real processes (t70, t75,
+    /// t76, t77).
     pub fn in_process_only(self) -> bool {
         matches!(
             self,
