@@ -123,12 +123,8 @@ pub struct OwnerAck {
 /// Why one owner did not acknowledge a shard write.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OwnerError {
-    /// The owner rejected points for their field type; never retried or
-    /// hinted.
-    #[error("{0}")]
-    FieldTypeConflict(String),
-    /// The owner stored some points and dropped others; never retried or
-    /// hinted.
+    /// The owner dropped some or all of the points (field type conflicts
+    /// with what the shard holds); never retried or hinted.
     #[error("partial write: {reason} dropped={dropped}")]
     PartialWrite { reason: String, dropped: usize },
     /// The owner's metadata says it does not own the shard (yet): refresh
@@ -161,10 +157,7 @@ impl OwnerError {
     /// Data-level errors: the points themselves are at fault, so they are
     /// reported to the client (400) and never retried or hinted.
     pub fn is_data_error(&self) -> bool {
-        matches!(
-            self,
-            OwnerError::FieldTypeConflict(_) | OwnerError::PartialWrite { .. }
-        )
+        matches!(self, OwnerError::PartialWrite { .. })
     }
 
     /// Errors a later retry (hinted handoff) can fix.

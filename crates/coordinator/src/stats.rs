@@ -54,9 +54,7 @@ impl OwnerResult {
     pub fn of(result: &Result<crate::ports::OwnerAck, OwnerError>) -> Self {
         match result {
             Ok(_) => OwnerResult::Ack,
-            Err(
-                OwnerError::FieldTypeConflict(_) | OwnerError::PartialWrite { .. } | OwnerError::Rejected(_),
-            ) => OwnerResult::Rejected,
+            Err(OwnerError::PartialWrite { .. } | OwnerError::Rejected(_)) => OwnerResult::Rejected,
             Err(OwnerError::StaleRouting(_) | OwnerError::ShardDeleted(_)) => OwnerResult::Routing,
             Err(OwnerError::CacheFull) => OwnerResult::CacheFull,
             Err(OwnerError::Unavailable(_)) => OwnerResult::Unavailable,

@@ -507,8 +507,13 @@ async fn stale_routing_refreshes_and_retries_once() {
 async fn owner_data_errors_are_client_errors_and_deleted_shards_are_reported() {
     let c = cluster(&[1, 2], 1, CoordinatorConfig::default());
     let conflict = "field type conflict: input field \"v\" on measurement \"cpu\" is type integer, already exists as type float";
-    c.transport
-        .set(2, Behaviour::Fail(OwnerError::FieldTypeConflict(conflict.into())));
+    c.transport.set(
+        2,
+        Behaviour::Fail(OwnerError::PartialWrite {
+            reason: conflict.into(),
+            dropped: 1,
+        }),
+    );
     let line = format!("cpu v=1 {T0}");
     let r = c
         .coordinator
@@ -516,9 +521,9 @@ async fn owner_data_errors_are_client_errors_and_deleted_shards_are_reported() {
         .await;
     assert!(matches!(
         r,
-        Err(WriteError::Rejected(OwnerError::FieldTypeConflict(_)))
+        Err(WriteError::Rejected(OwnerError::PartialWrite { .. }))
     ));
-    assert_eq!(summary(&r), format!("err {conflict}"));
+    assert_eq!(summary(&r), format!("err partial write: {conflict} dropped=1"));
 
     let c = cluster(&[1], 1, CoordinatorConfig::default());
     c.transport

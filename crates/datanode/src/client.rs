@@ -284,9 +284,8 @@ impl OwnerTransport for DataClient {
             let shard = write.shard;
             Err(
                 match WriteErrorCode::try_from(err.code).unwrap_or(WriteErrorCode::Unavailable) {
-                    WriteErrorCode::FieldTypeConflict if err.dropped == 0 => {
-                        OwnerError::FieldTypeConflict(err.message)
-                    }
+                    // A conflict always drops points: influxd reports it as a
+                    // partial write even when every point was dropped.
                     WriteErrorCode::FieldTypeConflict | WriteErrorCode::PartialWrite => {
                         OwnerError::PartialWrite {
                             reason: err.message,

@@ -69,11 +69,10 @@ async fn server_for(setup: Setup) -> TestServer {
         Setup::ExporterDown => s.exporter.unavailable.store(true, Ordering::SeqCst),
         Setup::OwnersFail(f) => {
             for n in all {
-                let conflict = "field type conflict: input field \"v\" on measurement \"cpu\" is type integer, already exists as type float";
+                let conflict = "field type conflict: input field \"v\" on measurement \"cpu\" is type float, already exists as type integer";
                 let e = match f {
                     OwnerFailure::Refused => OwnerError::Unavailable(format!("node {n}: connection refused")),
                     OwnerFailure::Overloaded => OwnerError::Overloaded(NodeId(n)),
-                    OwnerFailure::TypeConflict => OwnerError::FieldTypeConflict(conflict.into()),
                     // What the data client makes of a type conflict that
                     // dropped some of the batch's points.
                     OwnerFailure::Partial => OwnerError::PartialWrite {
@@ -92,9 +91,9 @@ async fn server_for(setup: Setup) -> TestServer {
         }
         Setup::OwnersSilent => s.transport.set_all(&all, Behaviour::Die),
         Setup::ShardDeleted => {
-            s.cluster.delete_shard(ShardId(2));
+            s.cluster.delete_shard(ShardId(1));
             s.transport
-                .set_all(&all, Behaviour::Fail(OwnerError::ShardDeleted(ShardId(2))));
+                .set_all(&all, Behaviour::Fail(OwnerError::ShardDeleted(ShardId(1))));
         }
         Setup::FloatRegistered => {
             let r = send(s.addr, &write_req(false, "", &format!("cpu v=1 {T}"))).await;

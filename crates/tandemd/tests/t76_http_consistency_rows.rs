@@ -9,8 +9,8 @@
 //!   two of three owners SIGKILLed, `consistency=quorum` → 500
 //!   `partial write`, `acked=1 required=2`.
 //!
-//! The other fault rows run in t75 and t77, or in-process only
-//! (`Setup::in_process_only`; `tandem-http` `t10_error_table` runs all).
+//! The other fault rows run in t75, t77 and t78 (`tandem-http`
+//! `t10_error_table` also runs every row in-process).
 
 #![allow(clippy::print_stderr)]
 

@@ -50,7 +50,7 @@ fn failure(
     HttpError::Write(WriteError::Consistency(ConsistencyFailure {
         kind,
         level,
-        shard: ShardId(2),
+        shard: ShardId(1),
         required,
         acked,
         owners: outcomes
@@ -192,17 +192,10 @@ fn write_errors(api: Api) -> Vec<(&'static str, &'static str, HttpError)> {
             }, None),
         ),
         (
-            "owner-type-conflict",
-            "an owner rejects the points' field types",
-            HttpError::Write(WriteError::Rejected(OwnerError::FieldTypeConflict(
-                "field type conflict: input field \"v\" on measurement \"cpu\" is type integer, already exists as type float".into(),
-            ))),
-        ),
-        (
             "owner-partial",
-            "an owner stores some points and drops others (its field types differ from the registry's)",
+            "owners drop points whose field types differ from their copy of the shard (a field the registry had not seen)",
             HttpError::Write(WriteError::Rejected(OwnerError::PartialWrite {
-                reason: "field type conflict: input field \"v\" on measurement \"cpu\" is type integer, already exists as type float".into(),
+                reason: "field type conflict: input field \"v\" on measurement \"cpu\" is type float, already exists as type integer".into(),
                 dropped: 1,
             })),
         ),
@@ -210,7 +203,7 @@ fn write_errors(api: Api) -> Vec<(&'static str, &'static str, HttpError)> {
             "shard-deleted",
             "the shard was deleted (retention) while being written",
             HttpError::Write(WriteError::Rejected(OwnerError::PartialWrite {
-                reason: "shard 2 is pending deletion".into(),
+                reason: "shard 1 is pending deletion".into(),
                 dropped: 1,
             })),
         ),

@@ -171,6 +171,46 @@ pub fn send_blocking(addr: SocketAddr, req: &Req, timeout: Duration) -> Result<R
     try_parse_response(&raw)
 }
 
+/// A request whose last body byte is still unsent: the server has its
+/// headers and is reading the body, so the request stays in flight for as
+/// long as the test wants (e.g. across a signal to the server).
+pub struct HalfSent {
+    stream: std::net::TcpStream,
+    last: Vec<u8>,
+}
+
+impl HalfSent {
+    /// Connects and sends all of `req` but its last byte (`req` must have
+    /// a body).
+    pub fn start(addr: SocketAddr, req: &Req, timeout: Duration) -> Result<Self, String> {
+        use std::io::Write;
+        let mut bytes = req.encode(&addr.to_string());
+        assert!(!req.body.is_empty(), "a half-sent request needs a body");
+        let last = bytes.split_off(bytes.len() - 1);
+        let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+            .map_err(|e| format!("connect: {e}"))?;
+        stream
+            .set_read_timeout(Some(timeout))
+            .and_then(|()| stream.set_write_timeout(Some(timeout)))
+            .map_err(|e| format!("socket: {e}"))?;
+        stream.write_all(&bytes).map_err(|e| format!("write: {e}"))?;
+        Ok(Self { stream, last })
+    }
+
+    /// Sends the last byte and reads the answer.
+    pub fn finish(mut self) -> Result<Resp, String> {
+        use std::io::{Read, Write};
+        self.stream
+            .write_all(&self.last)
+            .map_err(|e| format!("write: {e}"))?;
+        let mut raw = Vec::new();
+        self.stream
+            .read_to_end(&mut raw)
+            .map_err(|e| format!("read: {e}"))?;
+        try_parse_response(&raw)
+    }
+}
+
 /// Percent-encodes a query-string value.
 pub fn url_encode(s: &str) -> String {
     s.bytes()

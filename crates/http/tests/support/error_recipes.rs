@@ -41,7 +41,8 @@ pub enum Setup {
     ShuttingDown,
     /// The clock cannot persist its high-water mark.
     BrokenClock,
-    /// Shard 2 is deleted and owners say so.
+    /// Shard 1 (the request's) is deleted on every owner while the
+    /// metadata still lists it.
     ShardDeleted,
     /// `cpu,v` is registered as float in the shard group of the request.
     FloatRegistered,
@@ -53,7 +54,8 @@ pub enum Setup {
 pub enum OwnerFailure {
     Refused,
     Overloaded,
-    TypeConflict,
+    /// The owners' shard holds `cpu,v` as an integer the cluster registry
+    /// has not seen; the request writes a float.
     Partial,
 }
 
@@ -64,20 +66,6 @@ impl Setup {
         !matches!(
             self,
             Setup::Plain | Setup::Auth | Setup::AuthNoUsers | Setup::AuthBob | Setup::FloatRegistered
-        )
-    }
-
-    /// Not yet provoked on real processes (`docs/HTTP-ERRORS.md` says why
-    /// and how they could be): an owner's own type conflict, a shard
-    /// deleted on its owners, a request reaching a draining coordinator.
-    /// Every other setup is also provoked on real processes (t70, t75,
-    /// t76, t77).
-    pub fn in_process_only(self) -> bool {
-        matches!(
-            self,
-            Setup::OwnersFail(OwnerFailure::TypeConflict | OwnerFailure::Partial)
-                | Setup::ShardDeleted
-                | Setup::ShuttingDown
         )
     }
 }
@@ -146,7 +134,6 @@ pub fn recipe(id: &str) -> Option<(Setup, Req)> {
                 "parse-partial" => (Setup::Plain, w("", &format!("{line}\ncpu"))),
                 "time-field" => (Setup::Plain, w("", &format!("cpu time=1 {T}"))),
                 "type-conflict" => (Setup::FloatRegistered, w("", &format!("cpu v=1i {T}"))),
-                "owner-type-conflict" => (Setup::OwnersFail(OwnerFailure::TypeConflict), w("", &line)),
                 "owner-partial" => (Setup::OwnersFail(OwnerFailure::Partial), w("", &line)),
                 "shard-deleted" => (Setup::ShardDeleted, w("", &line)),
                 "rp-not-found" if v2 => (Setup::Plain, Req::post("/api/v2/write?bucket=db/nope", line)),

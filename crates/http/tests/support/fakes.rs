@@ -69,6 +69,9 @@ pub struct FakeCluster {
     pub state: Mutex<State>,
     pub owners: Vec<NodeId>,
     pub next_id: AtomicU64,
+    /// Shard ids count on their own, as the meta service's do: the first
+    /// group's shard is shard 1.
+    pub next_shard: AtomicU64,
     pub version: AtomicU64,
     /// `database_exists` and DDL answer `Unavailable`.
     pub meta_down: AtomicBool,
@@ -115,6 +118,7 @@ impl FakeCluster {
             state: Mutex::new(state),
             owners: owners.iter().map(|&n| NodeId(n)).collect(),
             next_id: AtomicU64::new(1),
+            next_shard: AtomicU64::new(1),
             version: AtomicU64::new(1),
             meta_down: AtomicBool::new(false),
             auth_down: AtomicBool::new(false),
@@ -183,7 +187,7 @@ impl FakeCluster {
         }
         let id = ShardGroupId(self.next_id.fetch_add(1, Ordering::SeqCst));
         let shard = Shard {
-            id: ShardId(self.next_id.fetch_add(1, Ordering::SeqCst)),
+            id: ShardId(self.next_shard.fetch_add(1, Ordering::SeqCst)),
             owners: self.owners.clone(),
         };
         let g = ShardGroup {

@@ -66,6 +66,8 @@ pub struct Proc {
     config: PathBuf,
     /// The HTTP API (data and write nodes).
     pub http: Option<SocketAddr>,
+    /// The data service (gRPC; data nodes).
+    pub data: Option<SocketAddr>,
     child: Option<Child>,
     paused: bool,
 }
@@ -159,6 +161,25 @@ impl Proc {
         let pid = self.pid().to_string();
         let status = Command::new("kill").args([sig, &pid]).status().unwrap();
         assert!(status.success(), "kill {sig} {pid}");
+    }
+
+    /// SIGTERM: the process starts its orderly shutdown.
+    pub fn terminate(&self) {
+        self.signal("-TERM");
+    }
+
+    /// Waits up to `limit` for the process to exit; its exit status.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            let child = self.child.as_mut()?;
+            if let Some(status) = child.try_wait().unwrap() {
+                self.child = None;
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
     }
 
     /// SIGSTOP: the process holds its sockets but answers nothing (a slow
@@ -307,6 +328,7 @@ impl Cluster {
                 dir,
                 config,
                 http: None,
+                data: None,
                 child: None,
                 paused: false,
             }
@@ -343,6 +365,7 @@ impl Cluster {
                 ),
             );
             node.http = Some(SocketAddr::from(([127, 0, 0, 1], p[1])));
+            node.data = Some(SocketAddr::from(([127, 0, 0, 1], p[0])));
             data.push(node);
             next_id += 1;
         }
