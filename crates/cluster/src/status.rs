@@ -65,8 +65,21 @@ impl NodeStatus {
 
 async fn probe_clock(meta: MetaClient, clock: Arc<ClockOffset>) {
     loop {
-        let sent = wall_ns();
-        if let Ok(status) = meta.cluster_status().await {
+        let mut sent = wall_ns();
+        let mut answer = meta.cluster_status().await;
+        // The leader's clock is the one that matters (it stamps metadata):
+        // ask it directly when a follower answered.
+        if let Ok(status) = &answer
+            && let Some(leader) = status.leader.filter(|l| *l != status.node_id)
+            && let Some(addr) = status.endpoints.get(&leader).map(|e| e.api_addr.clone())
+        {
+            let again = wall_ns();
+            if let Some(Ok(from_leader)) = meta.cluster_status_at(&addr).await {
+                sent = again;
+                answer = Ok(from_leader);
+            }
+        }
+        if let Ok(status) = answer {
             let received = wall_ns();
             let midpoint = sent + (received - sent) / 2;
             clock
@@ -137,7 +150,7 @@ impl Status for NodeStatus {
                 out,
                 "tandem_meta_clock_offset_seconds",
                 "gauge",
-                "Clock of the meta node that answered the last probe minus this node's clock (good to half the round trip).",
+                "Clock of the meta leader (of the meta node that answered, when the leader could not be asked) minus this node's clock (good to half the round trip).",
             );
             let _ = writeln!(
                 out,

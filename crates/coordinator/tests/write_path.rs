@@ -121,6 +121,32 @@ async fn consistency_matrix_rf3() {
     }
 }
 
+/// The ack summary is the weakest shard's: one shard of the batch has a
+/// single ack when the request returns, the other already has two.
+#[tokio::test]
+async fn the_ack_summary_is_the_weakest_shards() {
+    let c = cluster(&[1, 2], 2, CoordinatorConfig::default());
+    *c.meta.owner_sets.lock().unwrap() = vec![vec![NodeId(1), NodeId(2)], vec![NodeId(3), NodeId(4)]];
+    // First shard: node 1 acks late, node 2 is down. Second shard: both
+    // ack well before node 1 does.
+    c.transport
+        .set(1, Behaviour::AckAfter(Duration::from_millis(300)));
+    c.transport.set(
+        2,
+        Behaviour::Fail(OwnerError::Unavailable("connection refused".into())),
+    );
+    c.transport.set(4, Behaviour::AckAfter(Duration::from_millis(20)));
+    // Twenty series: both shards get points.
+    let body: String = (0..20).map(|h| format!("cpu,host=h{h} v=1 {T0}\n")).collect();
+    let r = c
+        .coordinator
+        .write(request(&body, None, ConsistencyLevel::One))
+        .await;
+    assert_eq!(summary(&r), "ok 20 acks=1/1/2");
+    assert!(c.transport.stored_points(3) > 0 && c.transport.stored_points(4) > 0);
+    assert_eq!(c.transport.stored_points(1) + c.transport.stored_points(3), 20);
+}
+
 #[tokio::test]
 async fn request_returns_at_quorum_and_the_slow_owner_still_gets_the_data() {
     let c = cluster(&[1, 2, 3], 1, CoordinatorConfig::default());

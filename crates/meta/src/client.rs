@@ -46,6 +46,7 @@ use tokio::time::Instant;
 use crate::command::{Command, CommandOutput, Proposal};
 use crate::config::MetaClientConfig;
 use crate::credentials::random_bytes;
+use crate::grpc::ApiClient;
 use crate::grpc::{from_json, read_error_field, status_error, to_json};
 use crate::server::ClusterStatus;
 use crate::state::{
@@ -352,55 +353,74 @@ impl MetaClient {
     pub async fn cluster_status(&self) -> Result<ClusterStatus, MetaError> {
         self.shared
             .endpoints
-            .call(self.deadline(), |mut c| async move {
-                let r = c
-                    .cluster_status(ClusterStatusRequest {
-                        wire_version: WIRE_VERSION,
-                    })
-                    .await
-                    .map_err(|s| status_error(&s))?
-                    .into_inner();
-                let voters = r
-                    .members
-                    .iter()
-                    .filter(|m| m.voter)
-                    .map(|m| NodeId(m.id))
-                    .collect();
-                let learners = r
-                    .members
-                    .iter()
-                    .filter(|m| !m.voter)
-                    .map(|m| NodeId(m.id))
-                    .collect();
-                let endpoints = r
-                    .members
-                    .iter()
-                    .map(|m| {
-                        (
-                            NodeId(m.id),
-                            MetaEndpoints {
-                                raft_addr: m.raft_addr.clone(),
-                                api_addr: m.api_addr.clone(),
-                            },
-                        )
-                    })
-                    .collect();
-                Ok(ClusterStatus {
-                    node_id: NodeId(r.node_id),
-                    leader: (r.leader_id != 0).then_some(NodeId(r.leader_id)),
-                    term: r.term,
-                    server_state: r.server_state,
-                    voters,
-                    learners,
-                    endpoints,
-                    last_log_index: r.last_log_index,
-                    last_applied_index: r.last_applied_index,
-                    state_version: r.state_version,
-                    clock_ns: r.clock_ns,
-                })
-            })
+            .call(self.deadline(), cluster_status_from)
             .await
     }
+
+    /// The raft view of the meta node serving `api_addr`, asked once,
+    /// when `api_addr` is one of the configured endpoints (`None`
+    /// otherwise). The clock probe asks the leader this way.
+    pub async fn cluster_status_at(&self, api_addr: &str) -> Option<Result<ClusterStatus, MetaError>> {
+        let client = self.shared.endpoints.by_addr(api_addr)?;
+        let deadline = self.deadline();
+        Some(
+            tokio::time::timeout_at(deadline, cluster_status_from(client))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(MetaError::Unreachable(format!(
+                        "{api_addr} did not answer in time"
+                    )))
+                }),
+        )
+    }
+}
+
+async fn cluster_status_from(mut c: ApiClient) -> Result<ClusterStatus, MetaError> {
+    let r = c
+        .cluster_status(ClusterStatusRequest {
+            wire_version: WIRE_VERSION,
+        })
+        .await
+        .map_err(|s| status_error(&s))?
+        .into_inner();
+    let voters = r
+        .members
+        .iter()
+        .filter(|m| m.voter)
+        .map(|m| NodeId(m.id))
+        .collect();
+    let learners = r
+        .members
+        .iter()
+        .filter(|m| !m.voter)
+        .map(|m| NodeId(m.id))
+        .collect();
+    let endpoints = r
+        .members
+        .iter()
+        .map(|m| {
+            (
+                NodeId(m.id),
+                MetaEndpoints {
+                    raft_addr: m.raft_addr.clone(),
+                    api_addr: m.api_addr.clone(),
+                },
+            )
+        })
+        .collect();
+    Ok(ClusterStatus {
+        node_id: NodeId(r.node_id),
+        leader: (r.leader_id != 0).then_some(NodeId(r.leader_id)),
+        term: r.term,
+        server_state: r.server_state,
+        voters,
+        learners,
+        endpoints,
+        last_log_index: r.last_log_index,
+        last_applied_index: r.last_applied_index,
+        state_version: r.state_version,
+        clock_ns: r.clock_ns,
+    })
 }
 
 /// `f` on `copy`; when it reports something missing, `f` once more on the

@@ -529,3 +529,25 @@ async fn a_persisted_copy_follows_a_rebuilt_meta_service() {
     assert!(c.state().database("fresh").is_ok());
     new.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_can_be_asked_of_a_named_meta_node() {
+    let cluster = Cluster::start(&[1, 2, 3]).await;
+    let leader = cluster.wait_for_leader().await;
+    let client = cluster.client(&[0, 1, 2]).await;
+    let status = client.cluster_status().await.unwrap();
+    assert_eq!(status.leader, Some(leader));
+    // Each configured endpoint answers for itself, and agrees on the leader.
+    for (id, endpoints) in &status.endpoints {
+        let own = client
+            .cluster_status_at(&endpoints.api_addr)
+            .await
+            .expect("a configured endpoint")
+            .unwrap();
+        assert_eq!(own.node_id, *id);
+        assert_eq!(own.leader, Some(leader));
+    }
+    // An address the client was not configured with is not dialled.
+    assert!(client.cluster_status_at("127.0.0.1:1").await.is_none());
+    cluster.shutdown().await;
+}

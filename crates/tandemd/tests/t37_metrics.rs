@@ -1,5 +1,5 @@
 //! `/metrics` of a real cluster carries the per-owner write results and the
-//! clock offset to the meta service.
+//! clock offset to the meta leader.
 
 #[path = "../../http/tests/support/client.rs"]
 mod client;
@@ -21,15 +21,33 @@ async fn owner_results_and_clock_offset_are_exported() {
     .await;
     assert_eq!(r.status, 204, "{}", r.text());
     let deadline = Instant::now() + Duration::from_secs(30);
+    for http in &cluster.http[1..] {
+        // Whichever meta node a probe reaches first, the offset is the
+        // leader's.
+        loop {
+            let text = send(*http, &Req::get("/metrics")).await.text();
+            if text
+                .lines()
+                .any(|l| l.starts_with("tandem_meta_clock_offset_seconds{") && l.contains("leader=\"true\""))
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{http}: no clock offset to the leader:\n{text}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
     loop {
         let text = send(cluster.http[0], &Req::get("/metrics")).await.text();
         let acks: Vec<&str> = text
             .lines()
             .filter(|l| l.starts_with("tandem_owner_writes_total{") && l.contains("result=\"ack\""))
             .collect();
-        let offset = text
-            .lines()
-            .find(|l| l.starts_with("tandem_meta_clock_offset_seconds{meta_node="));
+        let offset = text.lines().find(|l| {
+            l.starts_with("tandem_meta_clock_offset_seconds{meta_node=") && l.contains("leader=\"true\"")
+        });
         if let (3, Some(offset)) = (acks.len(), offset) {
             // One ack from each owner, the offset a small number of seconds.
             for a in acks {

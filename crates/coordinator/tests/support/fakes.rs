@@ -21,6 +21,9 @@ pub struct FakeMeta {
     pub policies: Vec<(String, RetentionPolicy, bool)>,
     pub owners: Vec<NodeId>,
     pub shards_per_group: usize,
+    /// When set, shard `i` of a new group is owned by `owner_sets[i % len]`
+    /// instead of `owners`.
+    pub owner_sets: Mutex<Vec<Vec<NodeId>>>,
     pub groups: Mutex<Vec<ShardGroup>>,
     pub fields: Mutex<HashMap<(ShardGroupId, String, String), FieldType>>,
     pub next_id: AtomicU64,
@@ -45,6 +48,7 @@ impl FakeMeta {
             ],
             owners: owners.iter().map(|&n| NodeId(n)).collect(),
             shards_per_group,
+            owner_sets: Mutex::new(Vec::new()),
             groups: Mutex::new(Vec::new()),
             fields: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
@@ -69,10 +73,15 @@ impl FakeMeta {
             return g.clone();
         }
         let id = ShardGroupId(self.next_id.fetch_add(1, Ordering::SeqCst));
+        let sets = self.owner_sets.lock().unwrap().clone();
         let shards = (0..self.shards_per_group)
-            .map(|_| Shard {
+            .map(|i| Shard {
                 id: ShardId(self.next_id.fetch_add(1, Ordering::SeqCst)),
-                owners: self.owners.clone(),
+                owners: if sets.is_empty() {
+                    self.owners.clone()
+                } else {
+                    sets[i % sets.len()].clone()
+                },
             })
             .collect();
         let g = ShardGroup {

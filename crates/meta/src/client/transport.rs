@@ -50,6 +50,12 @@ impl Endpoints {
         (self.clients[i].clone(), &self.addrs[i])
     }
 
+    /// The client of the configured endpoint `addr`, if there is one.
+    pub(crate) fn by_addr(&self, addr: &str) -> Option<ApiClient> {
+        let i = self.addrs.iter().position(|a| a == addr)?;
+        Some(self.clients[i].clone())
+    }
+
     pub(crate) fn preferred(&self) -> usize {
         self.preferred.load(Ordering::Relaxed)
     }
