@@ -31,6 +31,16 @@ pub struct StorageConfig {
     /// Default: 64 MiB.
     pub wal_segment_size: u64,
 
+    /// When the WAL's segments hold more than this, every shard with
+    /// records in the segments beyond it is snapshotted and flushed, however
+    /// small or recent its cache, so the WAL can be trimmed. One WAL serves
+    /// all shards: without this bound a shard that stops just short of
+    /// `cache_snapshot_memory_size` would keep every later segment on disk
+    /// until `cache_snapshot_write_cold_duration`, and restart would replay
+    /// all of them. Checked every second. At least two segments are always
+    /// kept. Default: 256 MiB.
+    pub wal_max_size: u64,
+
     /// A shard's cache is snapshotted and written to Parquet files once it
     /// holds this many bytes. Default: 4 MiB. (influxd's is 25 MiB; a
     /// smaller snapshot is encoded sooner, and a stalled writer waits for
@@ -96,6 +106,7 @@ impl Default for StorageConfig {
             dir: PathBuf::new(),
             wal_fsync_delay: Duration::ZERO,
             wal_segment_size: 64 << 20,
+            wal_max_size: 256 << 20,
             cache_snapshot_memory_size: 4 << 20,
             cache_max_memory_size: 1 << 30,
             cache_stall_memory_size: 12 << 20,

@@ -358,6 +358,18 @@ impl Inner {
         Err(StorageError::ShardNotFound(id))
     }
 
+    /// When the WAL is over `wal_max_size`: the oldest segment it may keep
+    /// (caches with records below it should be flushed).
+    fn wal_trim_target(&self) -> Option<u64> {
+        let size = self.config.wal_segment_size.max(1);
+        let count = self.wal.segment_count() as u64;
+        if count.saturating_mul(size) <= self.config.wal_max_size {
+            return None;
+        }
+        let keep = (self.config.wal_max_size / size).max(2);
+        Some(self.wal.current_segment().saturating_sub(keep - 1))
+    }
+
     /// Deletes WAL segments whose records are all in files.
     fn cleanup_wal(&self) {
         // Read before looking at the shards: anything appended later lands

@@ -95,11 +95,16 @@ fn run_flusher(inner: &Inner) {
                 // trimmed), and failed flushes are retried.
                 let now = SystemTime::now();
                 let cold_after = inner.config.cache_snapshot_write_cold_duration;
+                let trim_below = inner.wal_trim_target();
                 let shards: Vec<Arc<Shard>> = read(&inner.shards).values().cloned().collect();
                 for shard in shards {
                     let mut st = lock(&shard.state);
                     let idle = now.duration_since(st.last_write).is_ok_and(|d| d >= cold_after);
-                    if (idle && st.rotate()) || !st.snapshots.is_empty() {
+                    // The cache holds records of a segment the WAL bound
+                    // wants gone.
+                    let pins_wal =
+                        trim_below.is_some_and(|seg| st.cache.first_lsn.is_some_and(|l| l.segment < seg));
+                    if ((idle || pins_wal) && st.rotate()) || !st.snapshots.is_empty() {
                         inner.flushq.push(shard.id);
                     }
                 }

@@ -1,7 +1,7 @@
 use std::io;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tandem_model::{FieldType, FieldValue, ShardId};
 
@@ -326,7 +326,7 @@ async fn a_stall_ends_after_its_max_wait() {
     let (e, b) = over_the_stall_size(dir.path(), Duration::from_millis(200)).await;
     // No flush comes: the write waits its max and is then taken (the shard
     // is far below cache_max_memory_size).
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     assert!(e.wait_for_room(S).await, "no stall over the stall size");
     assert!(started.elapsed() >= Duration::from_millis(200));
     e.write(S, v(3), &b).await.unwrap();
@@ -390,6 +390,46 @@ fn flushed_wal_segments_are_deleted() {
     assert!(e.wal_segment_count() > 10, "{}", e.wal_segment_count());
     e.flush().unwrap();
     assert!(e.wal_segment_count() <= 3, "{}", e.wal_segment_count());
+}
+
+/// A cache too small and too recent to be flushed on its own is flushed
+/// once the WAL outgrows `wal_max_size`, so the segments it pins go.
+#[test]
+fn caches_pinning_an_oversized_wal_are_flushed() {
+    const QUIET: ShardId = ShardId(2);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = StorageConfig {
+        cache_snapshot_memory_size: 64 << 20,
+        wal_segment_size: 8 << 10,
+        wal_max_size: 32 << 10,
+        cache_snapshot_write_cold_duration: Duration::from_secs(3600),
+        ..small_config(dir.path())
+    };
+    let e = Engine::open(cfg, EngineOptions::default()).unwrap();
+    e.create_shard(S).unwrap();
+    e.create_shard(QUIET).unwrap();
+    // One point in the quiet shard, in the first segment.
+    e.write_blocking(QUIET, v(1), &batch(&[p("q,h=a", 1, &[("f", int(1))])]))
+        .unwrap();
+    for i in 0..200 {
+        let points: Vec<_> = (0..50)
+            .map(|j| p("m,h=a", i * 100 + j, &[("f", int(j))]))
+            .collect();
+        e.write_blocking(S, v(i as u64 + 2), &batch(&points)).unwrap();
+    }
+    assert!(e.wal_segment_count() > 10, "{}", e.wal_segment_count());
+    // The flusher checks the bound every second.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while e.wal_segment_count() > 6 || e.shard_info(QUIET).unwrap().file_count == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "WAL still {} segments, quiet shard {:?}",
+            e.wal_segment_count(),
+            e.shard_info(QUIET).unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(export_all(&e, QUIET), "q,h=a f=1i 1\n");
 }
 
 #[test]
