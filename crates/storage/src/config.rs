@@ -96,7 +96,10 @@ pub struct StorageConfig {
     /// writer buffers). Default: 65536.
     pub parquet_row_group_rows: usize,
 
-    /// zstd level for Parquet pages. Default: 1.
+    /// zstd level of the pages of compacted files. Flushed files are
+    /// written uncompressed: compaction rewrites them soon, and an open
+    /// zstd file costs a decompression context per column while it is read.
+    /// Default: 1.
     pub parquet_zstd_level: i32,
 }
 

@@ -101,7 +101,7 @@ impl Engine {
         let tombstones = dir.load_tombstones()?;
         let write_opts = WriteOptions {
             row_group_rows: config.parquet_row_group_rows,
-            zstd_level: config.parquet_zstd_level,
+            zstd_level: Some(config.parquet_zstd_level),
         };
         let mut shards = HashMap::new();
         let mut min_segment = 0;

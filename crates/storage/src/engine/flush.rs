@@ -54,6 +54,7 @@ pub(super) fn flush_snapshots(
     opts: WriteOptions,
     limit: usize,
 ) -> Result<usize, StorageError> {
+    let opts = opts.for_flush();
     let _serial = lock(&shard.flush_lock);
     let mut done = 0;
     loop {

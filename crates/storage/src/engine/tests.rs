@@ -465,6 +465,56 @@ fn digests_agree_across_layouts_and_differ_on_content() {
     assert_eq!(d1.buckets.iter().map(|b| b.cells).sum::<u64>(), 100);
 }
 
+/// Compression of every column chunk of every Parquet file of shard `S`.
+fn codecs(dir: &Path) -> Vec<parquet::basic::Compression> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let mut out = Vec::new();
+    for f in std::fs::read_dir(dir.join("shards/1")).unwrap() {
+        let path = f.unwrap().path();
+        if path.extension().is_some_and(|x| x == "parquet") {
+            let r = SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+            for rg in r.metadata().row_groups() {
+                out.extend(rg.columns().iter().map(|c| c.compression()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn flushed_files_are_uncompressed_and_compacted_ones_zstd() {
+    use parquet::basic::Compression;
+    let dir = tempfile::tempdir().unwrap();
+    let e = open(dir.path());
+    e.create_shard(S).unwrap();
+    let write = |i: i64| {
+        let b = batch(&[p("cpu,host=a", i, &[("usage", float(1.5))])]);
+        e.write_blocking(S, v(i as u64 + 1), &b).unwrap();
+        e.flush().unwrap();
+    };
+    // One file: nothing to compact yet.
+    write(0);
+    let flushed = codecs(dir.path());
+    assert!(!flushed.is_empty());
+    assert!(
+        flushed.iter().all(|c| *c == Compression::UNCOMPRESSED),
+        "{flushed:?}"
+    );
+    write(1);
+    e.compact(S).unwrap();
+    assert_eq!(e.shard_info(S).unwrap().file_count, 1);
+    let compacted = codecs(dir.path());
+    assert!(!compacted.is_empty());
+    assert!(
+        compacted.iter().all(|c| matches!(c, Compression::ZSTD(_))),
+        "{compacted:?}"
+    );
+    assert_eq!(
+        export_all(&e, S),
+        "cpu,host=a usage=1.5 0\ncpu,host=a usage=1.5 1\n"
+    );
+}
+
 #[test]
 fn shard_files_are_plain_parquet() {
     use arrow_array::Array;

@@ -87,7 +87,24 @@ impl FieldBuilder {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct WriteOptions {
     pub row_group_rows: usize,
-    pub zstd_level: i32,
+    /// zstd level of the pages; `None` writes them uncompressed.
+    pub zstd_level: Option<i32>,
+}
+
+impl WriteOptions {
+    /// For flushes: pages uncompressed. A flushed file is short-lived
+    /// (compaction rewrites it with zstd), but it is read while a backlog of
+    /// them builds up, and every column of an open zstd file holds a zstd
+    /// decompression context (about 100 KiB each, 1.5 MiB per file here):
+    /// an export or merge over a hundred flushed files held 150 MiB of
+    /// them. Uncompressed pages need no context and cost no encoding CPU on
+    /// the flush path.
+    pub(crate) fn for_flush(self) -> Self {
+        Self {
+            zstd_level: None,
+            ..self
+        }
+    }
 }
 
 /// Facts about a finished file.
@@ -125,10 +142,15 @@ fn props(
     measurement: &str,
     opts: WriteOptions,
 ) -> Result<WriterProperties, StorageError> {
-    let level = ZstdLevel::try_new(opts.zstd_level).map_err(|e| StorageError::Config(e.to_string()))?;
+    let compression = match opts.zstd_level {
+        Some(level) => {
+            Compression::ZSTD(ZstdLevel::try_new(level).map_err(|e| StorageError::Config(e.to_string()))?)
+        }
+        None => Compression::UNCOMPRESSED,
+    };
     let series_col = layout.series_col() as i32;
     let mut b = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(level))
+        .set_compression(compression)
         .set_max_row_group_row_count(Some(opts.row_group_rows))
         .set_statistics_enabled(EnabledStatistics::Chunk)
         .set_dictionary_enabled(false)
