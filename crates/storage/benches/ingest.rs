@@ -532,6 +532,8 @@ fn main() -> Result<()> {
 fn phases(args: &Args, mut config: StorageConfig) -> Result<()> {
     config.cache_snapshot_memory_size = 8 << 30;
     config.cache_max_memory_size = 16 << 30;
+    // Nothing may flush while a round writes, not even to trim the WAL.
+    config.wal_max_size = u64::MAX;
     let engine = Engine::open(config, EngineOptions::default())?;
     let mut g = Generator {
         keys: host_keys(),
