@@ -415,3 +415,104 @@ async fn tls_between_nodes() {
         .await;
     assert!(matches!(r, Err(OwnerError::Unavailable(_))), "{r:?}");
 }
+
+/// The lifecycle RPCs over real gRPC, as an operator tool or the repair
+/// path calls them: CreateShard, ShardInfo, ShardDigest, DeleteShard, and
+/// the refusal of a wire version this build does not speak.
+#[tokio::test]
+async fn shard_lifecycle_rpcs_over_grpc() {
+    use tandem_proto::WIRE_VERSION;
+    use tandem_proto::data::data_service_client::DataServiceClient;
+    use tandem_proto::data::{
+        CreateShardRequest, DeleteShardRequest, ShardDigestRequest, ShardInfoRequest, WriteErrorCode,
+        WriteShardRequest,
+    };
+    let n = start("lifecycle", "lifecycle").await;
+    let addr = n.view.data_address(NodeId(2)).unwrap();
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut c =
+        DataServiceClient::with_interceptor(channel, ClusterSecret::new("lifecycle").unwrap().attach());
+    let info = |ids: Vec<u64>| ShardInfoRequest {
+        wire_version: WIRE_VERSION,
+        shard_ids: ids,
+    };
+
+    // An operator creates shard 60 without being its owner in metadata.
+    c.create_shard(CreateShardRequest {
+        wire_version: WIRE_VERSION,
+        shard_id: 60,
+    })
+    .await
+    .unwrap();
+    let r = c.shard_info(info(vec![60, 61])).await.unwrap().into_inner();
+    assert_eq!(r.shards.len(), 1);
+    assert_eq!((r.shards[0].shard_id, r.shards[0].point_count), (60, 0));
+    assert_eq!(r.missing, [61]);
+    assert!(!r.node_uuid.is_empty());
+
+    // Three cells in one hour, one in the next: two digest buckets.
+    let hour = 3_600_000_000_000i64;
+    let w = |points: PointsBuf| WriteShardRequest {
+        wire_version: WIRE_VERSION,
+        shard_id: 60,
+        meta_version: 1,
+        version: Some(Version::new(7, NodeId(1), 0).into()),
+        points: points.as_bytes().to_vec().into(),
+    };
+    let body = format!("m,h=a v=1,w=2i 1\nm,h=b v=3 2\nm,h=a v=4 {hour}\n");
+    let r = c.write_shard(w(points(&body))).await.unwrap().into_inner();
+    assert!(r.error.is_none(), "{:?}", r.error);
+    assert_eq!(r.written, 3);
+    let digest = |bucket_ns| ShardDigestRequest {
+        wire_version: WIRE_VERSION,
+        shard_id: 60,
+        bucket_ns,
+    };
+    let d = c.shard_digest(digest(hour as u64)).await.unwrap().into_inner();
+    let cells: Vec<(i64, u64)> = d.buckets.iter().map(|b| (b.start, b.cells)).collect();
+    assert_eq!(cells, [(0, 3), (hour, 1)]);
+    // The digest is of the content: the same cells again change nothing,
+    // a new value changes its bucket's hash only.
+    let again = c.write_shard(w(points(&body))).await.unwrap().into_inner();
+    assert!(again.error.is_none());
+    assert_eq!(c.shard_digest(digest(hour as u64)).await.unwrap().into_inner(), d);
+    let r = c
+        .write_shard(w(points(&format!("m,h=a v=9 {hour}\n"))))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(r.error.is_none());
+    let changed = c.shard_digest(digest(hour as u64)).await.unwrap().into_inner();
+    assert_eq!(changed.buckets[0], d.buckets[0]);
+    assert_ne!(changed.buckets[1].hash, d.buckets[1].hash);
+
+    // Unknown wire versions are refused before anything is done.
+    for v in [0, WIRE_VERSION + 1] {
+        let e = c
+            .shard_info(ShardInfoRequest {
+                wire_version: v,
+                shard_ids: vec![60],
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), tonic::Code::FailedPrecondition, "{e}");
+        assert!(e.message().contains("unsupported wire version"), "{e}");
+    }
+
+    // Deleted: gone from ShardInfo, writes answer SHARD_DELETED.
+    c.delete_shard(DeleteShardRequest {
+        wire_version: WIRE_VERSION,
+        shard_id: 60,
+    })
+    .await
+    .unwrap();
+    let r = c.shard_info(info(vec![60])).await.unwrap().into_inner();
+    assert!(r.shards.is_empty());
+    assert_eq!(r.missing, [60]);
+    let r = c.write_shard(w(points("m v=1 1\n"))).await.unwrap().into_inner();
+    assert_eq!(r.error.map(|e| e.code), Some(WriteErrorCode::ShardDeleted as i32));
+}
