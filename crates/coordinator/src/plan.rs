@@ -256,6 +256,9 @@ pub async fn plan(
                 unknown.push((g, p.measurement(), f.key, f.value.field_type()));
             }
         }
+        // Every field of this point is in the memo now: the next points of
+        // the same shape skip the lookups.
+        types.remember(g, p);
     }
     // One registration command for every new field of the batch; the first
     // type seen in the batch is the one proposed.

@@ -42,9 +42,10 @@ pub struct StorageConfig {
     pub wal_max_size: u64,
 
     /// A shard's cache is snapshotted and written to Parquet files once it
-    /// holds this many bytes. Default: 4 MiB. (influxd's is 25 MiB; a
-    /// smaller snapshot is encoded sooner, and a stalled writer waits for
-    /// one snapshot's flush at most: about 20 ms per MiB on 2 vCPUs.)
+    /// holds this many bytes. Default: 8 MiB. (influxd's is 25 MiB; a
+    /// smaller snapshot is written sooner, and a stalled writer waits for
+    /// one snapshot's flush at most. docs/BENCHMARKS.md has the sweep the
+    /// defaults come from.)
     pub cache_snapshot_memory_size: u64,
 
     /// Writes to a shard whose cache plus unwritten snapshots hold this many
@@ -57,7 +58,7 @@ pub struct StorageConfig {
     /// flush, up to `cache_stall_max_wait`, before being taken. Ingest that
     /// outpaces Parquet encoding then slows to the flush rate instead of
     /// filling memory up to `cache_max_memory_size`. 0 = never wait.
-    /// Default: 12 MiB.
+    /// Default: 24 MiB.
     pub cache_stall_memory_size: u64,
 
     /// The longest a write waits in a stall; after it the write is taken
@@ -110,9 +111,9 @@ impl Default for StorageConfig {
             wal_fsync_delay: Duration::ZERO,
             wal_segment_size: 64 << 20,
             wal_max_size: 256 << 20,
-            cache_snapshot_memory_size: 4 << 20,
+            cache_snapshot_memory_size: 8 << 20,
             cache_max_memory_size: 1 << 30,
-            cache_stall_memory_size: 12 << 20,
+            cache_stall_memory_size: 24 << 20,
             cache_stall_max_wait: Duration::from_secs(2),
             cache_snapshot_write_cold_duration: Duration::from_secs(600),
             cold_duration: Duration::from_secs(4 * 3600),
