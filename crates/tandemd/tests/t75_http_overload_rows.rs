@@ -24,11 +24,11 @@ mod error_rows;
 #[path = "../../http/tests/support/error_table.rs"]
 mod error_table;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use cluster_processes::{Cluster, ClusterSpec, query_ok, request, wait_for};
+use cluster_processes::{Cluster, ClusterSpec, query_ok, request};
 use error_recipes::Setup;
-use error_rows::{point_req, probe, rows_for};
+use error_rows::{point_req, probe, rows_for, wait_until_planned};
 
 /// Long enough for the probes to run while the holder waits; the holder's
 /// answer is awaited after the data node resumes.
@@ -60,14 +60,7 @@ fn overload_rows_against_real_processes() {
         let r = request(front, "POST", "/write?db=held", b"holder v=1");
         (r, started.elapsed())
     });
-    wait_for(
-        Duration::from_secs(30),
-        "the holding write planned",
-        || match point_req(front) {
-            Ok(n) if n > before => Ok(()),
-            other => Err(other),
-        },
-    );
+    wait_until_planned(front, before);
 
     let failures = probe(front, &rows);
     // Whether the holder still held the budget when the probes ended (so

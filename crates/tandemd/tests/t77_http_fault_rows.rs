@@ -37,20 +37,10 @@ use std::time::Duration;
 
 use cluster_processes::{Cluster, ClusterSpec, query_ok, request, wait_for, write};
 use error_recipes::{OwnerFailure, Setup, T, recipe};
-use error_rows::{point_req, probe, rows_for};
-use error_table::Row;
+use error_rows::{expect_rows, hold_write_on_paused_owners, probe};
 
 /// Long, so the write holding the node budgets outlives the probes.
 const WRITE_TIMEOUT: &str = "30s";
-
-/// Every row this test runs, by setup; asserts the ids so a recipe that
-/// moves to another setup is noticed.
-fn expect_rows(rows: &[Row], setup: Setup, ids: &[&str]) -> Vec<Row> {
-    let found = rows_for(rows, setup);
-    let found_ids: Vec<&str> = found.iter().map(|r| r.id.as_str()).collect();
-    assert_eq!(found_ids, ids, "rows of {setup:?}");
-    found
-}
 
 #[test]
 fn fault_rows_against_real_processes() {
@@ -100,19 +90,7 @@ fn fault_rows_against_real_processes() {
 
     // Overloaded owners: a write to the paused owners holds every node's
     // 1 KiB budget until they resume.
-    let before = point_req(front).unwrap();
-    for d in &mut cluster.data {
-        d.pause();
-    }
-    let holder = std::thread::spawn(move || write(front, "held", "all", &format!("holder v=1i {T}")));
-    wait_for(
-        Duration::from_secs(30),
-        "the holding write planned",
-        || match point_req(front) {
-            Ok(n) if n > before => Ok(()),
-            other => Err(other),
-        },
-    );
+    let holder = hold_write_on_paused_owners(&mut cluster, front, "held");
     failures.extend(probe(front, &overloaded));
     let held_throughout = !holder.is_finished();
     for d in &mut cluster.data {

@@ -35,7 +35,7 @@ use std::time::Duration;
 use client::HalfSent;
 use cluster_processes::{Cluster, ClusterSpec, SECRET, export, query_ok, wait_for, write};
 use error_recipes::{OwnerFailure, Setup, T, recipe};
-use error_rows::{point_req, probe, rows_for};
+use error_rows::{expect_rows, hold_write_on_paused_owners, probe};
 use error_table::Row;
 use tandem_model::{FieldValueRef, NodeId, PointsBufBuilder, Version};
 use tandem_proto::WIRE_VERSION;
@@ -45,13 +45,6 @@ use tandem_proto::data::{DeleteShardRequest, WriteShardRequest};
 
 /// Shard 1: the shard group of database `db` at [`T`], created first.
 const SHARD: u64 = 1;
-
-fn expect_rows(rows: &[Row], setup: Setup, ids: &[&str]) -> Vec<Row> {
-    let found = rows_for(rows, setup);
-    let found_ids: Vec<&str> = found.iter().map(|r| r.id.as_str()).collect();
-    assert_eq!(found_ids, ids, "rows of {setup:?}");
-    found
-}
 
 /// A data-service client for `addr` that presents the cluster secret.
 async fn data_client(
@@ -172,19 +165,7 @@ fn owner_rows_against_real_processes() {
 
     // A write to the paused owners keeps the coordinator busy after its
     // HTTP server gave up on open connections.
-    let before = point_req(front).unwrap();
-    for d in &mut cluster.data {
-        d.pause();
-    }
-    let holder = std::thread::spawn(move || write(front, "held", "all", &format!("holder v=1i {T}")));
-    wait_for(
-        Duration::from_secs(30),
-        "the holding write planned",
-        || match point_req(front) {
-            Ok(n) if n > before => Ok(()),
-            other => Err(other),
-        },
-    );
+    let holder = hold_write_on_paused_owners(&mut cluster, front, "held");
     let half_sent: Vec<(Row, HalfSent)> = draining
         .iter()
         .map(|row| {

@@ -156,16 +156,26 @@ pub async fn try_send(addr: SocketAddr, req: &Req, timeout: Duration) -> Result<
 /// plain threads: one connection, each socket operation bounded by
 /// `timeout`.
 pub fn send_blocking(addr: SocketAddr, req: &Req, timeout: Duration) -> Result<Resp, String> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+    use std::io::Write;
+    let mut stream = connect_blocking(addr, timeout)?;
+    stream
+        .write_all(&req.encode(&addr.to_string()))
+        .map_err(|e| format!("write: {e}"))?;
+    read_blocking(stream)
+}
+
+fn connect_blocking(addr: SocketAddr, timeout: Duration) -> Result<std::net::TcpStream, String> {
+    let stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5))
         .map_err(|e| format!("connect: {e}"))?;
     stream
         .set_read_timeout(Some(timeout))
         .and_then(|()| stream.set_write_timeout(Some(timeout)))
         .map_err(|e| format!("socket: {e}"))?;
-    stream
-        .write_all(&req.encode(&addr.to_string()))
-        .map_err(|e| format!("write: {e}"))?;
+    Ok(stream)
+}
+
+fn read_blocking(mut stream: std::net::TcpStream) -> Result<Resp, String> {
+    use std::io::Read;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).map_err(|e| format!("read: {e}"))?;
     try_parse_response(&raw)
@@ -184,30 +194,21 @@ impl HalfSent {
     /// a body).
     pub fn start(addr: SocketAddr, req: &Req, timeout: Duration) -> Result<Self, String> {
         use std::io::Write;
-        let mut bytes = req.encode(&addr.to_string());
         assert!(!req.body.is_empty(), "a half-sent request needs a body");
+        let mut bytes = req.encode(&addr.to_string());
         let last = bytes.split_off(bytes.len() - 1);
-        let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5))
-            .map_err(|e| format!("connect: {e}"))?;
-        stream
-            .set_read_timeout(Some(timeout))
-            .and_then(|()| stream.set_write_timeout(Some(timeout)))
-            .map_err(|e| format!("socket: {e}"))?;
+        let mut stream = connect_blocking(addr, timeout)?;
         stream.write_all(&bytes).map_err(|e| format!("write: {e}"))?;
         Ok(Self { stream, last })
     }
 
     /// Sends the last byte and reads the answer.
     pub fn finish(mut self) -> Result<Resp, String> {
-        use std::io::{Read, Write};
+        use std::io::Write;
         self.stream
             .write_all(&self.last)
             .map_err(|e| format!("write: {e}"))?;
-        let mut raw = Vec::new();
-        self.stream
-            .read_to_end(&mut raw)
-            .map_err(|e| format!("read: {e}"))?;
-        try_parse_response(&raw)
+        read_blocking(self.stream)
     }
 }
 

@@ -6,9 +6,11 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
+use std::thread::JoinHandle;
+use std::time::Duration;
 
-use super::cluster_processes::request;
-use super::error_recipes::{Setup, recipe};
+use super::cluster_processes::{Cluster, Resp, request, wait_for, write};
+use super::error_recipes::{Setup, T, recipe};
 use super::error_table::{self, Row};
 
 /// The rows whose recipe needs `setup`, in table order.
@@ -17,6 +19,43 @@ pub fn rows_for(rows: &[Row], setup: Setup) -> Vec<Row> {
         .filter(|r| recipe(&r.id).is_some_and(|(s, _)| s == setup))
         .cloned()
         .collect()
+}
+
+/// [`rows_for`], asserting the ids, so a recipe that moves to another
+/// setup is noticed.
+pub fn expect_rows(rows: &[Row], setup: Setup, ids: &[&str]) -> Vec<Row> {
+    let found = rows_for(rows, setup);
+    let found_ids: Vec<&str> = found.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(found_ids, ids, "rows of {setup:?}");
+    found
+}
+
+/// SIGSTOPs every data node, then sends a `consistency=all` write to `db`
+/// through `front` from another thread. Returns once the front-end has
+/// planned it: from then on the write holds its request and node budgets
+/// and its owner tasks until the data nodes resume.
+pub fn hold_write_on_paused_owners(cluster: &mut Cluster, front: SocketAddr, db: &str) -> JoinHandle<Resp> {
+    let before = point_req(front).unwrap();
+    for d in &mut cluster.data {
+        d.pause();
+    }
+    let db = db.to_owned();
+    let holder = std::thread::spawn(move || write(front, &db, "all", &format!("holder v=1i {T}")));
+    wait_until_planned(front, before);
+    holder
+}
+
+/// Waits until `front` has planned a write since its `write.pointReq`
+/// counter read `before`.
+pub fn wait_until_planned(front: SocketAddr, before: u64) {
+    wait_for(
+        Duration::from_secs(30),
+        "the holding write planned",
+        || match point_req(front) {
+            Ok(n) if n > before => Ok(()),
+            other => Err(other),
+        },
+    );
 }
 
 /// Sends each row's request to `addr`; the failed checks.
