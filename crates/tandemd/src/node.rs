@@ -215,7 +215,23 @@ pub async fn start(config: &Config, roles: &[Role]) -> anyhow::Result<RunningNod
         passive: !has(Role::Data),
         labels: config.node.labels.clone(),
     };
-    register(&client, registration).await?;
+    register(&client, registration).await.map_err(|e| {
+        if matches!(
+            e.downcast_ref::<tandem_meta::MetaError>(),
+            Some(tandem_meta::MetaError::NodeIdTaken(_))
+        ) {
+            // A wiped or swapped data directory under a known id: its
+            // shards are missing here, and the node must not claim them.
+            e.context(format!(
+                "node id {id} belongs to another data directory (node uuid {uuid} of {} is not the one \
+                 the cluster knows for node {id}): this directory does not hold node {id}'s shards. \
+                 Start with node {id}'s own data directory, or give this node a new [node] id",
+                config.node.data_dir.display()
+            ))
+        } else {
+            e
+        }
+    })?;
 
     let hlc = if has(Role::Write) {
         Some(

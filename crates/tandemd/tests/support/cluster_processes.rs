@@ -168,6 +168,14 @@ impl Proc {
         self.signal("-TERM");
     }
 
+    /// Starts the process again (after [`Proc::kill`]) for a start that is
+    /// expected to fail; its exit status, or `None` while still running
+    /// after `limit`.
+    pub fn start_expecting_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        self.start();
+        self.wait_exit(limit)
+    }
+
     /// Waits up to `limit` for the process to exit; its exit status.
     pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
         let start = Instant::now();
