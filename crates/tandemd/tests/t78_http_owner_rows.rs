@@ -207,7 +207,9 @@ fn owner_rows_against_real_processes() {
     for d in &mut cluster.data {
         d.resume();
     }
-    let _ = holder.join().unwrap();
+    // The holder's answer may be lost: the node can finish its shutdown
+    // before writing it (its thread then panics on the cut connection).
+    let _ = holder.join();
     let status = cluster.writers[0].wait_exit(Duration::from_secs(60));
     assert!(
         status.is_some_and(|s| s.success()),
