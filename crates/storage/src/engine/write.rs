@@ -83,10 +83,9 @@ impl Engine {
     /// flushed. At most `cache_stall_max_wait`. Returns whether it had to
     /// wait.
     pub async fn wait_for_room(&self, shard: ShardId) -> bool {
-        if !self.inner.stalled(shard) {
+        let Some(deadline) = self.stall_deadline(shard) else {
             return false;
-        }
-        let deadline = Instant::now() + self.inner.config.cache_stall_max_wait;
+        };
         self.inner
             .flushed
             .wait_async(deadline, || self.inner.stalled(shard))
@@ -96,14 +95,20 @@ impl Engine {
 
     /// As [`Engine::wait_for_room`], blocking the thread.
     pub fn wait_for_room_blocking(&self, shard: ShardId) -> bool {
-        if !self.inner.stalled(shard) {
+        let Some(deadline) = self.stall_deadline(shard) else {
             return false;
-        }
-        let deadline = Instant::now() + self.inner.config.cache_stall_max_wait;
+        };
         self.inner
             .flushed
             .wait_blocking(deadline, || self.inner.stalled(shard));
         true
+    }
+
+    /// When the shard is stalled, until when a writer may wait for room.
+    fn stall_deadline(&self, shard: ShardId) -> Option<Instant> {
+        self.inner
+            .stalled(shard)
+            .then(|| Instant::now() + self.inner.config.cache_stall_max_wait)
     }
 }
 
