@@ -90,7 +90,8 @@ pub struct StorageConfig {
 
     /// Files at this level are only merged again by the cold full
     /// compaction. Each level rewrites every point once more (write
-    /// amplification), so hot shards stop at a low level. Default: 2.
+    /// amplification), so hot shards stop at a low level. Files below it
+    /// have no tag columns (`_series` holds the tags). Default: 2.
     pub compaction_max_level: u32,
 
     /// Rows per Parquet row group (the unit a reader decodes at once, and the

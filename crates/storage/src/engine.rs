@@ -102,6 +102,8 @@ impl Engine {
         let write_opts = WriteOptions {
             row_group_rows: config.parquet_row_group_rows,
             zstd_level: Some(config.parquet_zstd_level),
+            top_level: true,
+            max_level: config.compaction_max_level,
         };
         let mut shards = HashMap::new();
         let mut min_segment = 0;

@@ -55,7 +55,9 @@ fn plan(files: &[FileMeta], cfg: &StorageConfig, full: bool) -> Option<Plan> {
     }
     if full {
         for (meas, list) in &by_meas {
-            if list.len() > 1 {
+            // A lone file below the top level is rewritten too: it has no tag
+            // columns, and a cold shard's files are what readers see.
+            if list.len() > 1 || list[0].level < cfg.compaction_max_level {
                 let level = list
                     .iter()
                     .map(|f| f.level)
@@ -128,7 +130,8 @@ impl Inner {
                 tags.extend(layout.tags);
                 fields.extend(layout.fields);
             }
-            let layout = FileLayout::build(&p.measurement, tags, fields);
+            let opts = self.write_opts.for_level(p.level);
+            let layout = FileLayout::build(&p.measurement, tags, fields, opts.top_level);
             let col_of = field_columns(&layout, &registry, &p.measurement);
             let mut sources: Vec<Box<dyn RowSource>> = Vec::with_capacity(p.inputs.len());
             for f in &p.inputs {
@@ -139,7 +142,7 @@ impl Inner {
                 )?));
             }
             let mut merger = Merger::new(sources)?;
-            let mut w = MeasurementWriter::create(&path, &p.measurement, layout, self.write_opts)?;
+            let mut w = MeasurementWriter::create(&path, &p.measurement, layout, opts)?;
             let (mut series, mut winners) = (String::new(), Vec::<Winner>::new());
             let mut groups = 0u64;
             while let Some(ts) = merger.next_group(&mut series, &mut winners)? {
@@ -159,7 +162,7 @@ impl Inner {
                     let (run, tail) = rest.split_at_mut(n);
                     let values = run.iter_mut().filter_map(|w| {
                         let value = std::mem::replace(&mut w.value, tandem_model::FieldValue::Boolean(false));
-                        col_of.get(&w.field).map(|&c| (c, value))
+                        col_of.get(w.field).map(|c| (c, value))
                     });
                     w.push(&series, ts, v, values)?;
                     rest = tail;
@@ -246,7 +249,8 @@ mod tests {
         type Want = Option<(&'static str, Vec<u64>, u32)>;
         let table: Vec<(Vec<FileMeta>, bool, Want)> = vec![
             (vec![f(1, "cpu", 0)], false, None),
-            (vec![f(1, "cpu", 0)], true, None),
+            (vec![f(1, "cpu", 0)], true, Some(("cpu", vec![1], 2))),
+            (vec![f(1, "cpu", 2)], true, None),
             (vec![f(1, "cpu", 0), f(2, "mem", 0)], false, None),
             (
                 vec![f(1, "cpu", 0), f(2, "cpu", 0)],

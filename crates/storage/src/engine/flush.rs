@@ -1,7 +1,7 @@
 //! Writing snapshots to Parquet files: one file per measurement, then one
 //! manifest commit that lists the files and advances `flushed_lsn`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -170,7 +170,7 @@ fn write_measurement(
             }
         })
         .collect();
-    let layout = FileLayout::build(measurement, tags.into_iter().collect(), fields);
+    let layout = FileLayout::build(measurement, tags.into_iter().collect(), fields, opts.top_level);
     let col_of = field_columns(&layout, registry, measurement);
     let mut w = MeasurementWriter::create(path, measurement, layout, opts)?;
     let mut raw: Vec<(usize, u64)> = Vec::new();
@@ -181,7 +181,7 @@ fn write_measurement(
         if let Some(n) = frozen.uniform_rows(s) {
             // Fast path: no row merge, cells go straight to the builders.
             cols.clear();
-            cols.extend(s.columns.iter().map(|c| col_of.get(&c.field).copied()));
+            cols.extend(s.columns.iter().map(|c| col_of.get(c.field)));
             for i in 0..n {
                 raw.clear();
                 for (c, col) in s.columns.iter().zip(&cols) {
@@ -204,25 +204,40 @@ fn write_measurement(
             let values = row
                 .fields
                 .drain(..)
-                .filter_map(|(f, v)| col_of.get(&f).map(|&c| (c, v)));
+                .filter_map(|(f, v)| col_of.get(f).map(|c| (c, v)));
             w.push(&row.series, row.ts, row.version, values)?;
         }
     }
     w.finish()
 }
 
-/// Field id → field column index of `layout`.
+/// Field id → field column index of `layout`. Ids are dense (the shard's
+/// registry hands them out from 0), so a vector beats a hash map on the
+/// per-cell lookups of flushes and merges.
+pub(super) struct FieldColumns(Vec<Option<usize>>);
+
+impl FieldColumns {
+    pub(super) fn get(&self, id: FieldId) -> Option<usize> {
+        self.0.get(id as usize).copied().flatten()
+    }
+}
+
 pub(super) fn field_columns(
     layout: &FileLayout,
     registry: &FieldRegistry,
     measurement: &str,
-) -> HashMap<FieldId, usize> {
-    layout
-        .fields
-        .iter()
-        .enumerate()
-        .filter_map(|(i, f)| registry.lookup(measurement, &f.key).map(|id| (id, i)))
-        .collect()
+) -> FieldColumns {
+    let mut cols = Vec::new();
+    for (i, f) in layout.fields.iter().enumerate() {
+        if let Some(id) = registry.lookup(measurement, &f.key) {
+            let id = id as usize;
+            if cols.len() <= id {
+                cols.resize(id + 1, None);
+            }
+            cols[id] = Some(i);
+        }
+    }
+    FieldColumns(cols)
 }
 
 pub(super) fn remove_logged(path: &Path) {

@@ -515,20 +515,10 @@ fn flushed_files_are_uncompressed_and_compacted_ones_zstd() {
     );
 }
 
-#[test]
-fn shard_files_are_plain_parquet() {
-    use arrow_array::Array;
+/// Reads the one Parquet file of shard `S`: its column names and batches.
+fn only_file(dir: &Path) -> (Vec<String>, Vec<arrow_array::RecordBatch>) {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    let dir = tempfile::tempdir().unwrap();
-    let e = open(dir.path());
-    e.create_shard(S).unwrap();
-    let b = batch(&[
-        p("cpu,host=a,region=eu", 2, &[("usage", float(1.5)), ("n", int(3))]),
-        p("cpu,host=b", 1, &[("usage", float(2.5))]),
-    ]);
-    e.write_blocking(S, v(1), &b).unwrap();
-    e.flush().unwrap();
-    let files: Vec<_> = std::fs::read_dir(dir.path().join("shards/1"))
+    let files: Vec<_> = std::fs::read_dir(dir.join("shards/1"))
         .unwrap()
         .map(|f| f.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
@@ -539,22 +529,41 @@ fn shard_files_are_plain_parquet() {
         .build()
         .unwrap();
     let batches: Vec<_> = reader.map(|b| b.unwrap()).collect();
-    let schema = batches[0].schema();
-    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-    assert_eq!(
-        names,
-        [
-            "time",
-            "host",
-            "region",
-            "n",
-            "usage",
-            "_series",
-            "_version_hlc",
-            "_version_node",
-            "_version_seq"
-        ]
-    );
+    let names = batches[0]
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    (names, batches)
+}
+
+#[test]
+fn shard_files_are_plain_parquet() {
+    use arrow_array::Array;
+    let dir = tempfile::tempdir().unwrap();
+    let e = open(dir.path());
+    e.create_shard(S).unwrap();
+    let b = batch(&[
+        p("cpu,host=a,region=eu", 2, &[("usage", float(1.5)), ("n", int(3))]),
+        p("cpu,host=b", 1, &[("usage", float(2.5))]),
+    ]);
+    e.write_blocking(S, v(1), &b).unwrap();
+    e.flush().unwrap();
+    // A flushed file will be merged again: `_series` carries its tags.
+    let (names, _) = only_file(dir.path());
+    let internal = ["_series", "_version_hlc", "_version_node", "_version_seq"];
+    let want: Vec<&str> = ["time", "n", "usage"].into_iter().chain(internal).collect();
+    assert_eq!(names, want);
+    // The full compaction of a cold shard (here forced) rewrites it at the
+    // top level, with a column per tag.
+    e.compact(S).unwrap();
+    let (names, batches) = only_file(dir.path());
+    let want: Vec<&str> = ["time", "host", "region", "n", "usage"]
+        .into_iter()
+        .chain(internal)
+        .collect();
+    assert_eq!(names, want);
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
     assert_eq!(rows, 2);
     let region = batches[0]
@@ -563,6 +572,10 @@ fn shard_files_are_plain_parquet() {
         .downcast_ref::<arrow_array::StringArray>()
         .unwrap();
     assert_eq!((region.value(0), region.is_null(1)), ("eu", true));
+    assert_eq!(
+        export_all(&e, S),
+        "cpu,host=a,region=eu n=3i,usage=1.5 2\ncpu,host=b usage=2.5 1\n"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

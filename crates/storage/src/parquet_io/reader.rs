@@ -118,6 +118,9 @@ pub(crate) struct FileRows {
     path: PathBuf,
     reader: ParquetRecordBatchReader,
     field_ids: Vec<FieldId>,
+    /// Field column indexes in field-id order: rows come out with their
+    /// fields sorted by id, which spares every merge a sort per row.
+    by_id: Vec<usize>,
     cols: Option<BatchCols>,
     idx: usize,
     range: TimeRange,
@@ -188,10 +191,13 @@ impl FileRows {
             .with_batch_size(READ_BATCH_ROWS)
             .build()
             .map_err(|e| corrupt(e.to_string()))?;
+        let mut by_id: Vec<usize> = (0..field_ids.len()).collect();
+        by_id.sort_by_key(|&k| field_ids[k]);
         Ok(Self {
             path: path.to_path_buf(),
             reader,
             field_ids,
+            by_id,
             cols: None,
             idx: 0,
             range,
@@ -239,9 +245,9 @@ impl RowSource for FileRows {
                 seq: cols.seq.value(i),
             };
             row.fields.clear();
-            for (f, &id) in cols.fields.iter().zip(&self.field_ids) {
-                if let Some(v) = f.value(i) {
-                    row.fields.push((id, v));
+            for &k in &self.by_id {
+                if let Some(v) = cols.fields[k].value(i) {
+                    row.fields.push((self.field_ids[k], v));
                 }
             }
             return Ok(true);

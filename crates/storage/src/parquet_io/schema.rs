@@ -19,6 +19,8 @@ pub(crate) const META_KEY: &str = "tandem:key";
 pub(crate) const META_MEASUREMENT: &str = "tandem:measurement";
 pub(crate) const META_FORMAT: &str = "tandem:format";
 pub(crate) const FORMAT: &str = "1";
+/// Set on files written without tag columns: their tag keys, as a JSON list.
+pub(crate) const META_TAG_KEYS: &str = "tandem:tag_keys";
 
 pub(crate) fn time_type() -> DataType {
     DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into()))
@@ -56,23 +58,39 @@ pub(crate) struct FieldCol {
 #[derive(Debug, Clone)]
 pub(crate) struct FileLayout {
     pub arrow: SchemaRef,
-    /// Unescaped tag keys, in column order (columns 1..=tags.len()).
+    /// Unescaped tag keys, sorted; with `tag_columns`, in column order
+    /// (columns 1..=tags.len()).
     pub tags: Vec<String>,
+    /// Whether the file has a column per tag. Files that compaction will
+    /// merge again leave them out (`_series` holds the tags, and merges
+    /// never read tag columns): text columns were a third of the CPU of
+    /// flushes and merges. Files at the top level have them, for readers
+    /// of plain Parquet.
+    pub tag_columns: bool,
     /// Field columns, in column order after the tags.
     pub fields: Vec<FieldCol>,
 }
 
 impl FileLayout {
+    /// Number of tag columns (0 when the file leaves them out).
+    pub(crate) fn tag_cols(&self) -> usize {
+        if self.tag_columns { self.tags.len() } else { 0 }
+    }
     pub(crate) fn first_field_col(&self) -> usize {
-        1 + self.tags.len()
+        1 + self.tag_cols()
     }
     pub(crate) fn series_col(&self) -> usize {
-        1 + self.tags.len() + self.fields.len()
+        1 + self.tag_cols() + self.fields.len()
     }
 
     /// Layout for the given measurement, tag keys and fields (each sorted and
-    /// deduplicated here).
-    pub(crate) fn build(measurement: &str, mut tags: Vec<String>, mut fields: Vec<FieldCol>) -> Self {
+    /// deduplicated here), with or without a column per tag.
+    pub(crate) fn build(
+        measurement: &str,
+        mut tags: Vec<String>,
+        mut fields: Vec<FieldCol>,
+        tag_columns: bool,
+    ) -> Self {
         tags.sort();
         tags.dedup();
         fields.sort();
@@ -88,7 +106,10 @@ impl FileLayout {
         };
         // Fields claim their plain names first: they are what users query.
         let field_names: Vec<String> = fields.iter().map(|f| unique(&f.key, "::field")).collect();
-        let tag_names: Vec<String> = tags.iter().map(|t| unique(t, "::tag")).collect();
+        let tag_names: Vec<String> = match tag_columns {
+            true => tags.iter().map(|t| unique(t, "::tag")).collect(),
+            false => Vec::new(),
+        };
         let meta = |role: &str, key: &str| {
             HashMap::from([
                 (META_ROLE.to_owned(), role.to_owned()),
@@ -113,13 +134,18 @@ impl FileLayout {
         cols.push(
             Field::new(VERSION_SEQ, DataType::UInt32, false).with_metadata(meta("version", VERSION_SEQ)),
         );
-        let schema_meta = HashMap::from([
+        let mut schema_meta = HashMap::from([
             (META_FORMAT.to_owned(), FORMAT.to_owned()),
             (META_MEASUREMENT.to_owned(), measurement.to_owned()),
         ]);
+        if !tag_columns {
+            let keys = serde_json::to_string(&tags).unwrap_or_else(|_| "[]".to_owned());
+            schema_meta.insert(META_TAG_KEYS.to_owned(), keys);
+        }
         FileLayout {
             arrow: Arc::new(Schema::new_with_metadata(cols, schema_meta)),
             tags,
+            tag_columns,
             fields,
         }
     }
@@ -154,7 +180,15 @@ impl FileLayout {
                 _ => return Err(format!("unexpected column {} ({role}) at {i}", f.name())),
             }
         }
-        let want = FileLayout::build(&measurement, tags.clone(), fields.clone());
+        let tag_columns = match md.get(META_TAG_KEYS) {
+            None => true,
+            Some(keys) if tags.is_empty() => {
+                tags = serde_json::from_str(keys).map_err(|e| format!("bad {META_TAG_KEYS}: {e}"))?;
+                false
+            }
+            Some(_) => return Err(format!("{META_TAG_KEYS} on a file with tag columns")),
+        };
+        let want = FileLayout::build(&measurement, tags.clone(), fields.clone(), tag_columns);
         if want.tags != tags || want.fields != fields || want.arrow.fields() != schema.fields() {
             return Err("columns are not in the layout tandem writes".into());
         }
@@ -175,6 +209,7 @@ mod tests {
                 key: "usage".into(),
                 ty: FieldType::Float,
             }],
+            true,
         );
         let names: Vec<&str> = l.arrow.fields().iter().map(|f| f.name().as_str()).collect();
         assert_eq!(
@@ -194,7 +229,41 @@ mod tests {
         let (m, back) = FileLayout::recover(&l.arrow).unwrap();
         assert_eq!(m, "cpu");
         assert_eq!(back.tags, l.tags);
+        assert!(back.tag_columns);
         assert_eq!(back.fields, l.fields);
         assert_eq!(back.series_col(), 5);
+    }
+
+    #[test]
+    fn a_layout_without_tag_columns_keeps_its_tag_keys() {
+        let tags = vec!["host".to_owned(), "a \"quoted\" key".to_owned()];
+        let fields = vec![FieldCol {
+            key: "host".into(),
+            ty: FieldType::Integer,
+        }];
+        let l = FileLayout::build("cpu", tags, fields, false);
+        let names: Vec<&str> = l.arrow.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "time",
+                "host",
+                "_series",
+                "_version_hlc",
+                "_version_node",
+                "_version_seq"
+            ]
+        );
+        assert_eq!((l.first_field_col(), l.series_col()), (1, 2));
+        let (_, back) = FileLayout::recover(&l.arrow).unwrap();
+        assert_eq!(back.tags, ["a \"quoted\" key", "host"]);
+        assert!(!back.tag_columns);
+        assert_eq!(back.series_col(), 2);
+        // Tag keys beside tag columns are a damaged file, not a layout.
+        let with_cols = FileLayout::build("cpu", back.tags.clone(), back.fields.clone(), true);
+        let mut md = with_cols.arrow.metadata().clone();
+        md.insert(META_TAG_KEYS.to_owned(), "[]".to_owned());
+        let forged = Arc::new(Schema::new_with_metadata(with_cols.arrow.fields().clone(), md));
+        assert!(FileLayout::recover(&forged).is_err());
     }
 }

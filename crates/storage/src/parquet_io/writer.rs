@@ -35,13 +35,20 @@ enum FieldBuilder {
 }
 
 impl FieldBuilder {
-    fn new(ty: FieldType) -> Self {
+    fn with_capacity(ty: FieldType, rows: usize, text_bytes: usize) -> Self {
         match ty {
-            FieldType::Float => FieldBuilder::Float(Float64Builder::new()),
-            FieldType::Integer => FieldBuilder::Integer(Int64Builder::new()),
-            FieldType::Unsigned => FieldBuilder::Unsigned(UInt64Builder::new()),
-            FieldType::String => FieldBuilder::String(StringBuilder::new()),
-            FieldType::Boolean => FieldBuilder::Boolean(BooleanBuilder::new()),
+            FieldType::Float => FieldBuilder::Float(Float64Builder::with_capacity(rows)),
+            FieldType::Integer => FieldBuilder::Integer(Int64Builder::with_capacity(rows)),
+            FieldType::Unsigned => FieldBuilder::Unsigned(UInt64Builder::with_capacity(rows)),
+            FieldType::String => FieldBuilder::String(StringBuilder::with_capacity(rows, text_bytes)),
+            FieldType::Boolean => FieldBuilder::Boolean(BooleanBuilder::with_capacity(rows)),
+        }
+    }
+
+    fn text_bytes(&self) -> usize {
+        match self {
+            FieldBuilder::String(b) => b.values_slice().len(),
+            _ => 0,
         }
     }
 
@@ -72,15 +79,34 @@ impl FieldBuilder {
         }
     }
 
-    fn finish(&mut self) -> ArrayRef {
-        match self {
-            FieldBuilder::Float(b) => Arc::new(b.finish()),
-            FieldBuilder::Integer(b) => Arc::new(b.finish()),
-            FieldBuilder::Unsigned(b) => Arc::new(b.finish()),
-            FieldBuilder::String(b) => Arc::new(b.finish()),
-            FieldBuilder::Boolean(b) => Arc::new(b.finish()),
+    /// The buffered column; the builder starts over with room for a full
+    /// batch (Arrow's `finish` leaves it with none, and regrowing every
+    /// column from zero each batch cost flushes and merges a tenth of their
+    /// time in reallocations).
+    fn finish(&mut self, ty: FieldType) -> ArrayRef {
+        let next = Self::with_capacity(ty, BATCH_ROWS, self.text_bytes());
+        match std::mem::replace(self, next) {
+            FieldBuilder::Float(mut b) => Arc::new(b.finish()),
+            FieldBuilder::Integer(mut b) => Arc::new(b.finish()),
+            FieldBuilder::Unsigned(mut b) => Arc::new(b.finish()),
+            FieldBuilder::String(mut b) => Arc::new(b.finish()),
+            FieldBuilder::Boolean(mut b) => Arc::new(b.finish()),
         }
     }
+}
+
+/// Finishes a text column and leaves room for a batch like the last one.
+fn finish_text(b: &mut StringBuilder) -> ArrayRef {
+    let next = StringBuilder::with_capacity(BATCH_ROWS, b.values_slice().len());
+    Arc::new(std::mem::replace(b, next).finish())
+}
+
+/// Finishes a fixed-width column and leaves room for a full batch.
+fn finish_fixed<T: arrow_array::types::ArrowPrimitiveType>(
+    b: &mut arrow_array::builder::PrimitiveBuilder<T>,
+) -> ArrayRef {
+    let next = arrow_array::builder::PrimitiveBuilder::<T>::with_capacity(BATCH_ROWS);
+    Arc::new(std::mem::replace(b, next).finish())
 }
 
 /// Settings for written files.
@@ -89,6 +115,15 @@ pub(crate) struct WriteOptions {
     pub row_group_rows: usize,
     /// zstd level of the pages; `None` writes them uncompressed.
     pub zstd_level: Option<i32>,
+    /// The file will not be merged again (top compaction level, or a cold
+    /// shard's full compaction): its layout has a column per tag, and its
+    /// text columns get min/max statistics, for readers of plain Parquet.
+    /// Files that compaction merges again get neither: copying, hashing and
+    /// comparing those strings for every row was a third of the CPU of
+    /// flushes and merges, and merges read neither.
+    pub top_level: bool,
+    /// `compaction_max_level`: files at this level or above are top level.
+    pub max_level: u32,
 }
 
 impl WriteOptions {
@@ -102,6 +137,14 @@ impl WriteOptions {
     pub(crate) fn for_flush(self) -> Self {
         Self {
             zstd_level: None,
+            ..self.for_level(0)
+        }
+    }
+
+    /// For a file at `level`: below `max_level` it will be merged again.
+    pub(crate) fn for_level(self, level: u32) -> Self {
+        Self {
+            top_level: level >= self.max_level,
             ..self
         }
     }
@@ -184,9 +227,23 @@ fn props(
             Encoding::DELTA_BINARY_PACKED,
         );
     // Repetitive text compresses best as a dictionary.
-    b = b.set_column_dictionary_enabled(ColumnPath::from(schema::SERIES), true);
-    for f in layout.arrow.fields().iter().skip(1).take(layout.tags.len()) {
-        b = b.set_column_dictionary_enabled(ColumnPath::from(f.name().as_str()), true);
+    let text_stats = match opts.top_level {
+        true => EnabledStatistics::Chunk,
+        false => EnabledStatistics::None,
+    };
+    let text_cols = std::iter::once(schema::SERIES).chain(
+        layout
+            .arrow
+            .fields()
+            .iter()
+            .skip(1)
+            .take(layout.tag_cols())
+            .map(|f| f.name().as_str()),
+    );
+    for name in text_cols {
+        b = b
+            .set_column_dictionary_enabled(ColumnPath::from(name), true)
+            .set_column_statistics_enabled(ColumnPath::from(name), text_stats);
     }
     for (f, col) in layout
         .arrow
@@ -220,19 +277,23 @@ impl MeasurementWriter {
         let props = props(&layout, measurement, opts)?;
         let writer = ArrowWriter::try_new(file, Arc::clone(&layout.arrow), Some(props))
             .map_err(|e| write_err(path, e))?;
-        let n_tags = layout.tags.len();
-        let fields = layout.fields.iter().map(|f| FieldBuilder::new(f.ty)).collect();
+        let n_tags = layout.tag_cols();
+        let fields = layout
+            .fields
+            .iter()
+            .map(|f| FieldBuilder::with_capacity(f.ty, BATCH_ROWS, 0))
+            .collect();
         let n_fields = layout.fields.len();
         Ok(Self {
             path: path.to_path_buf(),
             writer,
-            time: TimestampNanosecondBuilder::new().with_timezone("UTC"),
+            time: TimestampNanosecondBuilder::with_capacity(BATCH_ROWS).with_timezone("UTC"),
             tags: (0..n_tags).map(|_| StringBuilder::new()).collect(),
             fields,
             series: StringBuilder::new(),
-            hlc: UInt64Builder::new(),
-            node: UInt32Builder::new(),
-            seq: UInt32Builder::new(),
+            hlc: UInt64Builder::with_capacity(BATCH_ROWS),
+            node: UInt32Builder::with_capacity(BATCH_ROWS),
+            seq: UInt32Builder::with_capacity(BATCH_ROWS),
             buffered: 0,
             cur_series: String::new(),
             cur_tags: vec![None; n_tags],
@@ -290,10 +351,12 @@ impl MeasurementWriter {
             self.cur_series.clear();
             self.cur_series.push_str(series);
             self.cur_tags.iter_mut().for_each(|t| *t = None);
-            for (k, v) in series_key::tags(series) {
-                let k = series_key::unescape_tag(k);
-                if let Ok(i) = self.layout.tags.binary_search_by(|t| t.as_str().cmp(&k)) {
-                    self.cur_tags[i] = Some(series_key::unescape_tag(v).into_owned());
+            if self.layout.tag_columns {
+                for (k, v) in series_key::tags(series) {
+                    let k = series_key::unescape_tag(k);
+                    if let Ok(i) = self.layout.tags.binary_search_by(|t| t.as_str().cmp(&k)) {
+                        self.cur_tags[i] = Some(series_key::unescape_tag(v).into_owned());
+                    }
                 }
             }
         }
@@ -329,13 +392,19 @@ impl MeasurementWriter {
             return Ok(());
         }
         let mut cols: Vec<ArrayRef> = Vec::with_capacity(self.layout.arrow.fields().len());
-        cols.push(Arc::new(self.time.finish()));
-        cols.extend(self.tags.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
-        cols.extend(self.fields.iter_mut().map(FieldBuilder::finish));
-        cols.push(Arc::new(self.series.finish()));
-        cols.push(Arc::new(self.hlc.finish()));
-        cols.push(Arc::new(self.node.finish()));
-        cols.push(Arc::new(self.seq.finish()));
+        let time = TimestampNanosecondBuilder::with_capacity(BATCH_ROWS).with_timezone("UTC");
+        cols.push(Arc::new(std::mem::replace(&mut self.time, time).finish()));
+        cols.extend(self.tags.iter_mut().map(finish_text));
+        cols.extend(
+            self.fields
+                .iter_mut()
+                .zip(&self.layout.fields)
+                .map(|(b, f)| b.finish(f.ty)),
+        );
+        cols.push(finish_text(&mut self.series));
+        cols.push(finish_fixed(&mut self.hlc));
+        cols.push(finish_fixed(&mut self.node));
+        cols.push(finish_fixed(&mut self.seq));
         let batch = RecordBatch::try_new(Arc::clone(&self.layout.arrow), cols)
             .map_err(|e| StorageError::io(self.path.display(), std::io::Error::other(e)))?;
         self.writer.write(&batch).map_err(|e| write_err(&self.path, e))?;
