@@ -85,6 +85,9 @@ struct Routed {
     shard: usize,
     hash: u64,
     key: std::ops::Range<usize>,
+    /// Same group, measurement, field keys and types as the point routed
+    /// before it: the type check of pass 2 gives the same answer.
+    same_shape: bool,
 }
 
 fn text(bytes: Cow<'_, [u8]>) -> String {
@@ -228,14 +231,16 @@ pub async fn plan(
         p.write_series_key(&mut keys);
         let hash = fnv64a(&keys[start..]);
         let shard = (hash % group.shards.len() as u64) as usize;
+        let same_shape = types.same_as_last(g, p);
         routed.push(Routed {
             point: i,
             group: g,
             shard,
             hash,
             key: start..keys.len(),
+            same_shape,
         });
-        if types.same_as_last(g, p) {
+        if same_shape {
             continue;
         }
         for f in p.fields() {
@@ -278,21 +283,22 @@ pub async fn plan(
         }
     }
 
-    // Pass 2: type check and encode per shard.
-    types.last = None;
+    // Pass 2: type check and encode per shard. A point shaped like the one
+    // before it passes when that one passed.
+    let mut prev_passed = false;
     let mut builders: HashMap<(usize, usize), PointsBufBuilder> = HashMap::new();
     let mut full: Vec<ShardPoints> = Vec::new();
     let mut fields: Vec<EncodedField<'_>> = Vec::new();
     for r in &routed {
         let p = &points[r.point];
-        if !types.same_as_last(r.group, p) {
-            if let Some(reason) = types.conflict(r.group, p) {
-                types.last = None;
-                drops.reject(|| reason);
-                continue;
-            }
-            types.remember(r.group, p);
+        if !(r.same_shape && prev_passed)
+            && let Some(reason) = types.conflict(r.group, p)
+        {
+            prev_passed = false;
+            drops.reject(|| reason);
+            continue;
         }
+        prev_passed = true;
         fields.clear();
         for f in p.fields() {
             if semantics::is_time_key(f.key) {

@@ -342,6 +342,23 @@ async fn registered_field_types_are_enforced() {
 }
 
 #[tokio::test]
+async fn a_point_shaped_like_a_dropped_one_is_checked_again() {
+    let c = cluster(&[1], 1, CoordinatorConfig::default());
+    c.meta.set_field(T0, "cpu", "v", FieldType::Float);
+    // Points of one shape share a type check only after one of them passed.
+    let body =
+        format!("cpu v=1i {T0}\ncpu v=2i {T0}\ncpu v=3 {T0}\ncpu v=4 {T0}\ncpu v=5i {T0}\ncpu v=6i {T0}");
+    let r = c
+        .coordinator
+        .write(request(&body, None, ConsistencyLevel::One))
+        .await;
+    assert_eq!(
+        summary(&r),
+        "ok 2 acks=1/1/1 partial write: field type conflict: input field \"v\" on measurement \"cpu\" is type integer, already exists as type float dropped=4"
+    );
+}
+
+#[tokio::test]
 async fn request_level_errors() {
     let c = cluster(&[1], 1, CoordinatorConfig::default());
     let line = format!("cpu v=1 {T0}");

@@ -98,6 +98,16 @@ pub struct StorageConfig {
     /// writer buffers). Default: 65536.
     pub parquet_row_group_rows: usize,
 
+    /// Write a column per tag into every shard file. Off by default: files
+    /// that compaction merges again (flushes, levels below
+    /// `compaction_max_level`) leave the tag columns out, since `_series`
+    /// holds the tags and merges read only that; those strings cost a third
+    /// of the CPU of flushes and merges. Top-level files, and every file a
+    /// cold shard's full compaction writes, have them either way. Turn this
+    /// on to read the newest, not yet compacted files with tag columns in
+    /// DuckDB, pandas or polars. Default: false.
+    pub tag_columns_in_every_file: bool,
+
     /// zstd level of the pages of compacted files. Flushed files are
     /// written uncompressed: compaction rewrites them soon, and an open
     /// zstd file costs a decompression context per column while it is read.
@@ -123,6 +133,7 @@ impl Default for StorageConfig {
             compaction_max_level: 2,
             parquet_row_group_rows: 65536,
             parquet_zstd_level: 1,
+            tag_columns_in_every_file: false,
         }
     }
 }

@@ -104,6 +104,7 @@ impl Engine {
             zstd_level: Some(config.parquet_zstd_level),
             top_level: true,
             max_level: config.compaction_max_level,
+            tag_columns_everywhere: config.tag_columns_in_every_file,
         };
         let mut shards = HashMap::new();
         let mut min_segment = 0;

@@ -31,6 +31,14 @@ pub(crate) struct FileMeta {
     pub bytes: u64,
     pub min_ts: i64,
     pub max_ts: i64,
+    /// Whether the file has a column per tag (files written before this
+    /// was recorded all have).
+    #[serde(default = "yes")]
+    pub tag_columns: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -80,6 +80,10 @@ pub(crate) struct Merger {
     /// place or none: about one key comparison per row instead of k.
     order: Vec<usize>,
     live: Vec<bool>,
+    /// Field buffer `next_group` lends to `next_group_or_row`.
+    spare: Vec<(FieldId, FieldValue)>,
+    /// The sources a group came from (kept to reuse its allocation).
+    moved: Vec<usize>,
 }
 
 fn key_cmp(a: &Row, b: &Row) -> std::cmp::Ordering {
@@ -106,6 +110,8 @@ impl Merger {
             rows,
             order,
             live,
+            spare: Vec::new(),
+            moved: Vec::new(),
         })
     }
 
@@ -116,6 +122,33 @@ impl Merger {
         series: &mut String,
         winners: &mut Vec<Winner>,
     ) -> Result<Option<i64>, StorageError> {
+        let mut fields = std::mem::take(&mut self.spare);
+        let next = self.next_group_or_row(series, winners, &mut fields);
+        if let Ok(Some((_, Some(version)))) = next {
+            winners.extend(fields.drain(..).map(|(field, value)| Winner {
+                field,
+                version,
+                value,
+            }));
+            if !winners.is_sorted_by_key(|w| w.field) {
+                winners.sort_by_key(|w| w.field);
+            }
+        }
+        self.spare = fields;
+        Ok(next?.map(|(ts, _)| ts))
+    }
+
+    /// Like [`Merger::next_group`], but a (series, time) held by one row
+    /// only (the common case: nothing to resolve) comes back as that row's
+    /// version, with its fields (in no particular order) in `fields` and
+    /// `winners` left empty; the caller writes them as they are. Otherwise
+    /// the version is `None` and `winners` holds the resolved group.
+    pub(crate) fn next_group_or_row(
+        &mut self,
+        series: &mut String,
+        winners: &mut Vec<Winner>,
+        fields: &mut Vec<(FieldId, FieldValue)>,
+    ) -> Result<Option<(i64, Option<Version>)>, StorageError> {
         let Some(&head) = self.order.first() else {
             return Ok(None);
         };
@@ -125,8 +158,10 @@ impl Merger {
         }
         let ts = self.rows[head].ts;
         winners.clear();
+        fields.clear();
         // Sources holding this key form a prefix of `order`.
         let mut taken = 0;
+        let mut first: Option<Version> = None;
         let mut rows_in_group = 0;
         while let Some(&i) = self.order.get(taken) {
             if self.rows[i].ts != ts || self.rows[i].series != *series {
@@ -135,11 +170,24 @@ impl Merger {
             taken += 1;
             loop {
                 let version = self.rows[i].version;
-                winners.extend(self.rows[i].fields.drain(..).map(|(field, value)| Winner {
-                    field,
-                    version,
-                    value,
-                }));
+                if rows_in_group == 0 {
+                    // Keep the first row whole until a second one shows up.
+                    std::mem::swap(fields, &mut self.rows[i].fields);
+                    first = Some(version);
+                } else {
+                    if let Some(v) = first.take() {
+                        winners.extend(fields.drain(..).map(|(field, value)| Winner {
+                            field,
+                            version: v,
+                            value,
+                        }));
+                    }
+                    winners.extend(self.rows[i].fields.drain(..).map(|(field, value)| Winner {
+                        field,
+                        version,
+                        value,
+                    }));
+                }
                 rows_in_group += 1;
                 if !self.sources[i].next_row(&mut self.rows[i])? {
                     self.live[i] = false;
@@ -151,8 +199,10 @@ impl Merger {
             }
         }
         // Re-insert the sources that moved (exhausted ones drop out).
-        let moved: Vec<usize> = self.order.drain(..taken).collect();
-        for i in moved {
+        let mut moved = std::mem::take(&mut self.moved);
+        moved.clear();
+        moved.extend(self.order.drain(..taken));
+        for &i in &moved {
             if !self.live[i] {
                 continue;
             }
@@ -162,27 +212,26 @@ impl Merger {
                 .partition_point(|&j| key_cmp(&rows[j], &rows[i]).is_lt());
             self.order.insert(pos, i);
         }
-        // One row has each field once: nothing to resolve.
-        if rows_in_group > 1 {
-            winners.sort_by(|a, b| {
-                a.field
-                    .cmp(&b.field)
-                    .then_with(|| candidate_cmp((a.version, &a.value), (b.version, &b.value)))
-            });
-            let n = winners.len();
-            let mut w = 0;
-            for i in 0..n {
-                if i + 1 < n && winners[i + 1].field == winners[i].field {
-                    continue;
-                }
-                winners.swap(w, i);
-                w += 1;
-            }
-            winners.truncate(w);
-        } else if !winners.is_sorted_by_key(|w| w.field) {
-            winners.sort_by_key(|w| w.field);
+        self.moved = moved;
+        if rows_in_group == 1 {
+            return Ok(Some((ts, first)));
         }
-        Ok(Some(ts))
+        winners.sort_by(|a, b| {
+            a.field
+                .cmp(&b.field)
+                .then_with(|| candidate_cmp((a.version, &a.value), (b.version, &b.value)))
+        });
+        let n = winners.len();
+        let mut w = 0;
+        for i in 0..n {
+            if i + 1 < n && winners[i + 1].field == winners[i].field {
+                continue;
+            }
+            winners.swap(w, i);
+            w += 1;
+        }
+        winners.truncate(w);
+        Ok(Some((ts, None)))
     }
 }
 
@@ -275,6 +324,37 @@ mod tests {
         let want = vec![("m".to_owned(), 1, vec![(0, 5, 8)])];
         assert_eq!(run(vec![a.clone(), b.clone(), c.clone()]), want);
         assert_eq!(run(vec![c, b, a]), want);
+    }
+
+    #[test]
+    fn a_lone_row_comes_back_whole_and_shared_keys_resolved() {
+        let a = vec![row("m", 1, 5, &[(1, 10), (0, 11)]), row("m", 2, 5, &[(0, 1)])];
+        let b = vec![row("m", 2, 7, &[(0, 2), (1, 3)])];
+        let boxed: Vec<Box<dyn RowSource>> =
+            vec![Box::new(VecSource(a.into())), Box::new(VecSource(b.into()))];
+        let mut m = Merger::new(boxed).unwrap();
+        let (mut series, mut winners, mut fields) = (String::new(), Vec::new(), Vec::new());
+        let got = m
+            .next_group_or_row(&mut series, &mut winners, &mut fields)
+            .unwrap();
+        assert_eq!(got, Some((1, Some(v(5)))));
+        assert!(winners.is_empty());
+        // As the source held them: the caller does not need them sorted.
+        assert_eq!(
+            fields,
+            [(1, FieldValue::Integer(10)), (0, FieldValue::Integer(11))]
+        );
+        let got = m
+            .next_group_or_row(&mut series, &mut winners, &mut fields)
+            .unwrap();
+        assert_eq!(got, Some((2, None)));
+        let cells: Vec<(FieldId, u64)> = winners.iter().map(|w| (w.field, w.version.hlc_ns)).collect();
+        assert_eq!(cells, [(0, 7), (1, 7)]);
+        assert_eq!(
+            m.next_group_or_row(&mut series, &mut winners, &mut fields)
+                .unwrap(),
+            None
+        );
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! measurement has `compaction_min_files` files at a level below
 //! `compaction_max_level`, they are merged into one file a level up. A cold
 //! shard (or an explicit `Engine::compact`) merges every measurement with
-//! more than one file into a single file.
+//! more than one file into a single file, and rewrites a lone file that
+//! has no tag columns, so that what stays on disk has every column.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -55,9 +56,9 @@ fn plan(files: &[FileMeta], cfg: &StorageConfig, full: bool) -> Option<Plan> {
     }
     if full {
         for (meas, list) in &by_meas {
-            // A lone file below the top level is rewritten too: it has no tag
-            // columns, and a cold shard's files are what readers see.
-            if list.len() > 1 || list[0].level < cfg.compaction_max_level {
+            // A lone file without tag columns is rewritten too: a cold
+            // shard's files are what readers of plain Parquet see.
+            if list.len() > 1 || !list[0].tag_columns {
                 let level = list
                     .iter()
                     .map(|f| f.level)
@@ -131,7 +132,7 @@ impl Inner {
                 fields.extend(layout.fields);
             }
             let opts = self.write_opts.for_level(p.level);
-            let layout = FileLayout::build(&p.measurement, tags, fields, opts.top_level);
+            let layout = FileLayout::build(&p.measurement, tags, fields, opts.tag_columns());
             let col_of = field_columns(&layout, &registry, &p.measurement);
             let mut sources: Vec<Box<dyn RowSource>> = Vec::with_capacity(p.inputs.len());
             for f in &p.inputs {
@@ -144,12 +145,21 @@ impl Inner {
             let mut merger = Merger::new(sources)?;
             let mut w = MeasurementWriter::create(&path, &p.measurement, layout, opts)?;
             let (mut series, mut winners) = (String::new(), Vec::<Winner>::new());
+            let mut fields = Vec::new();
             let mut groups = 0u64;
-            while let Some(ts) = merger.next_group(&mut series, &mut winners)? {
+            while let Some((ts, single)) = merger.next_group_or_row(&mut series, &mut winners, &mut fields)? {
                 groups += 1;
                 if background && groups.is_multiple_of(65536) && self.stopping() {
                     // Shutting down: drop this merge, its inputs stay.
                     return Err(StorageError::Closed);
+                }
+                if let Some(v) = single {
+                    // One row holds this (series, time): written as it is.
+                    let values = fields
+                        .drain(..)
+                        .filter_map(|(f, value)| col_of.get(f).map(|c| (c, value)));
+                    w.push(&series, ts, v, values)?;
+                    continue;
                 }
                 // One row per winning version; versions that won nothing vanish.
                 if winners.iter().any(|w| w.version != winners[0].version) {
@@ -202,6 +212,7 @@ impl Inner {
                     bytes: file.bytes,
                     min_ts: file.min_ts,
                     max_ts: file.max_ts,
+                    tag_columns: file.tag_columns,
                 });
             }
             if let Err(e) = next.store(&shard.dir) {
@@ -234,6 +245,8 @@ mod tests {
             bytes: 1,
             min_ts: 0,
             max_ts: 0,
+            // As written with the defaults: only the top level has them.
+            tag_columns: level >= 2,
         }
     }
 
@@ -251,6 +264,23 @@ mod tests {
             (vec![f(1, "cpu", 0)], false, None),
             (vec![f(1, "cpu", 0)], true, Some(("cpu", vec![1], 2))),
             (vec![f(1, "cpu", 2)], true, None),
+            // Written without tag columns under a higher compaction_max_level.
+            (
+                vec![FileMeta {
+                    tag_columns: false,
+                    ..f(1, "cpu", 2)
+                }],
+                true,
+                Some(("cpu", vec![1], 2)),
+            ),
+            (
+                vec![FileMeta {
+                    tag_columns: true,
+                    ..f(1, "cpu", 0)
+                }],
+                true,
+                None,
+            ),
             (vec![f(1, "cpu", 0), f(2, "mem", 0)], false, None),
             (
                 vec![f(1, "cpu", 0), f(2, "cpu", 0)],

@@ -98,6 +98,7 @@ pub(super) fn flush_snapshots(
                 bytes: file.bytes,
                 min_ts: file.min_ts,
                 max_ts: file.max_ts,
+                tag_columns: file.tag_columns,
             });
             Ok(())
         });
@@ -170,7 +171,12 @@ fn write_measurement(
             }
         })
         .collect();
-    let layout = FileLayout::build(measurement, tags.into_iter().collect(), fields, opts.top_level);
+    let layout = FileLayout::build(
+        measurement,
+        tags.into_iter().collect(),
+        fields,
+        opts.tag_columns(),
+    );
     let col_of = field_columns(&layout, registry, measurement);
     let mut w = MeasurementWriter::create(path, measurement, layout, opts)?;
     let mut raw: Vec<(usize, u64)> = Vec::new();

@@ -578,6 +578,69 @@ fn shard_files_are_plain_parquet() {
     );
 }
 
+/// Whether the one file of shard `S` has min/max statistics for `_series`.
+fn series_statistics(dir: &Path) -> bool {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let file = std::fs::read_dir(dir.join("shards/1"))
+        .unwrap()
+        .map(|f| f.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "parquet"))
+        .unwrap();
+    let reader = SerializedFileReader::new(std::fs::File::open(file).unwrap()).unwrap();
+    let rg = reader.metadata().row_group(0);
+    let col = (0..rg.num_columns())
+        .find(|&i| rg.column(i).column_path().string() == "_series")
+        .unwrap();
+    rg.column(col)
+        .statistics()
+        .is_some_and(|s| s.min_bytes_opt().is_some())
+}
+
+#[test]
+fn only_top_level_files_get_tag_columns_and_text_statistics() {
+    use arrow_array::Array;
+    let dir = tempfile::tempdir().unwrap();
+    let e = open(dir.path());
+    e.create_shard(S).unwrap();
+    let key = r"cpu,host\ name=a\,b,zone=x";
+    let write = |i: i64| {
+        let b = batch(&[p(key, i, &[("usage", float(i as f64))])]);
+        e.write_blocking(S, v(i as u64 + 1), &b).unwrap();
+        e.flush().unwrap();
+    };
+    let internal = ["_series", "_version_hlc", "_version_node", "_version_seq"];
+    write(0);
+    let (names, _) = only_file(dir.path());
+    let want: Vec<&str> = ["time", "usage"].into_iter().chain(internal).collect();
+    assert_eq!(names, want);
+    assert!(!series_statistics(dir.path()));
+    for i in 1..4 {
+        write(i);
+    }
+    // The hot-shard path (small_config: 2 files per merge, top level 2):
+    // four flushes, two level-1 files, one level-2 file.
+    let shard = e.inner.shard(S).unwrap();
+    e.inner.compact_shard(&shard, false, false).unwrap();
+    let levels: Vec<u32> = lock(&shard.manifest).files.iter().map(|f| f.level).collect();
+    assert_eq!(levels, [2]);
+    let (names, batches) = only_file(dir.path());
+    let want: Vec<&str> = ["time", "host name", "zone", "usage"]
+        .into_iter()
+        .chain(internal)
+        .collect();
+    assert_eq!(names, want);
+    let host = batches[0]
+        .column(1)
+        .as_any()
+        .downcast_ref::<arrow_array::StringArray>()
+        .unwrap();
+    assert_eq!(host.len(), 4);
+    assert!((0..4).all(|i| host.value(i) == "a,b"));
+    assert!(series_statistics(dir.path()));
+    let want: String = (0..4).map(|i| format!("{key} usage={i} {i}\n")).collect();
+    assert_eq!(export_all(&e, S), want);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_writes_through_the_trait() {
     let dir = tempfile::tempdir().unwrap();

@@ -266,4 +266,19 @@ mod tests {
         let forged = Arc::new(Schema::new_with_metadata(with_cols.arrow.fields().clone(), md));
         assert!(FileLayout::recover(&forged).is_err());
     }
+
+    #[test]
+    fn damaged_tag_keys_are_refused() {
+        let l = FileLayout::build("cpu", vec!["a".into(), "b".into()], Vec::new(), false);
+        let with = |keys: &str| {
+            let mut md = l.arrow.metadata().clone();
+            md.insert(META_TAG_KEYS.to_owned(), keys.to_owned());
+            FileLayout::recover(&Arc::new(Schema::new_with_metadata(l.arrow.fields().clone(), md)))
+        };
+        assert_eq!(with(r#"["a","b"]"#).unwrap().1.tags, ["a", "b"]);
+        // Not JSON, not a list of strings, unsorted, duplicated.
+        for bad in ["", "a,b", r#"{"a":1}"#, "[1]", r#"["b","a"]"#, r#"["a","a","b"]"#] {
+            assert!(with(bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -124,6 +124,8 @@ pub(crate) struct WriteOptions {
     pub top_level: bool,
     /// `compaction_max_level`: files at this level or above are top level.
     pub max_level: u32,
+    /// `tag_columns_in_every_file`.
+    pub tag_columns_everywhere: bool,
 }
 
 impl WriteOptions {
@@ -139,6 +141,11 @@ impl WriteOptions {
             zstd_level: None,
             ..self.for_level(0)
         }
+    }
+
+    /// Whether the file gets a column per tag.
+    pub(crate) fn tag_columns(&self) -> bool {
+        self.top_level || self.tag_columns_everywhere
     }
 
     /// For a file at `level`: below `max_level` it will be merged again.
@@ -157,6 +164,8 @@ pub(crate) struct WrittenFile {
     pub bytes: u64,
     pub min_ts: i64,
     pub max_ts: i64,
+    /// Whether the file has a column per tag.
+    pub tag_columns: bool,
 }
 
 pub(crate) struct MeasurementWriter {
@@ -427,6 +436,7 @@ impl MeasurementWriter {
             bytes,
             min_ts: self.min_ts,
             max_ts: self.max_ts,
+            tag_columns: self.layout.tag_columns,
         })
     }
 }
