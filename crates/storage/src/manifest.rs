@@ -31,14 +31,11 @@ pub(crate) struct FileMeta {
     pub bytes: u64,
     pub min_ts: i64,
     pub max_ts: i64,
-    /// Whether the file has a column per tag (files written before this
-    /// was recorded all have).
-    #[serde(default = "yes")]
+    /// Whether the file is known to have a column per tag. Manifests
+    /// written before this was recorded read as false, so a cold shard's
+    /// lone file among them is rewritten once, which is harmless.
+    #[serde(default)]
     pub tag_columns: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,6 +119,13 @@ mod tests {
     use tandem_model::FieldType;
 
     use super::*;
+
+    #[test]
+    fn file_entries_without_the_tag_column_flag_read_as_unknown() {
+        let json = r#"{"id":1,"name":"a.parquet","measurement":"cpu","level":0,"rows":1,"bytes":1,"min_ts":0,"max_ts":0}"#;
+        let f: FileMeta = serde_json::from_str(json).unwrap();
+        assert!(!f.tag_columns);
+    }
 
     #[test]
     fn store_load_round_trip() {

@@ -6,8 +6,9 @@
 //! measurement has `compaction_min_files` files at a level below
 //! `compaction_max_level`, they are merged into one file a level up. A cold
 //! shard (or an explicit `Engine::compact`) merges every measurement with
-//! more than one file into a single file, and rewrites a lone file that
-//! has no tag columns, so that what stays on disk has every column.
+//! more than one file into a single file, and rewrites a lone file below
+//! the top level or without tag columns, so that what stays on disk is
+//! compressed and has every column.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -56,9 +57,11 @@ fn plan(files: &[FileMeta], cfg: &StorageConfig, full: bool) -> Option<Plan> {
     }
     if full {
         for (meas, list) in &by_meas {
-            // A lone file without tag columns is rewritten too: a cold
-            // shard's files are what readers of plain Parquet see.
-            if list.len() > 1 || !list[0].tag_columns {
+            // A lone file below the top level or without tag columns is
+            // rewritten too: a cold shard's files are what readers of plain
+            // Parquet see, and a flushed file is uncompressed.
+            let lone = &list[0];
+            if list.len() > 1 || !lone.tag_columns || lone.level < cfg.compaction_max_level {
                 let level = list
                     .iter()
                     .map(|f| f.level)
@@ -273,13 +276,14 @@ mod tests {
                 true,
                 Some(("cpu", vec![1], 2)),
             ),
+            // Flushed with tag_columns_in_every_file: still uncompressed.
             (
                 vec![FileMeta {
                     tag_columns: true,
                     ..f(1, "cpu", 0)
                 }],
                 true,
-                None,
+                Some(("cpu", vec![1], 2)),
             ),
             (vec![f(1, "cpu", 0), f(2, "mem", 0)], false, None),
             (

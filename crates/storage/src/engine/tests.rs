@@ -641,6 +641,35 @@ fn only_top_level_files_get_tag_columns_and_text_statistics() {
     assert_eq!(export_all(&e, S), want);
 }
 
+#[test]
+fn tag_columns_in_every_file_puts_them_in_flushed_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = StorageConfig {
+        tag_columns_in_every_file: true,
+        ..small_config(dir.path())
+    };
+    let e = Engine::open(config, EngineOptions::default()).unwrap();
+    e.create_shard(S).unwrap();
+    let b = batch(&[p("cpu,host=a", 1, &[("usage", float(1.5))])]);
+    e.write_blocking(S, v(1), &b).unwrap();
+    e.flush().unwrap();
+    let (names, _) = only_file(dir.path());
+    assert_eq!(
+        names,
+        [
+            "time",
+            "host",
+            "usage",
+            "_series",
+            "_version_hlc",
+            "_version_node",
+            "_version_seq"
+        ]
+    );
+    // Text statistics stay for the top level.
+    assert!(!series_statistics(dir.path()));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_writes_through_the_trait() {
     let dir = tempfile::tempdir().unwrap();
