@@ -323,39 +323,30 @@ async fn points_influxd_would_drop_are_reported_as_partial_writes() {
 async fn registered_field_types_are_enforced() {
     let c = cluster(&[1], 1, CoordinatorConfig::default());
     c.meta.set_field(T0, "cpu", "v", FieldType::Float);
-    let body = format!("cpu v=1i {T0}\ncpu v=2 {T0}\ncpu,x=y v=\"s\",w=1 {T0}");
-    let r = c
-        .coordinator
-        .write(request(&body, None, ConsistencyLevel::One))
-        .await;
-    assert_eq!(
-        summary(&r),
-        "ok 1 acks=1/1/1 partial write: field type conflict: input field \"v\" on measurement \"cpu\" is type integer, already exists as type float dropped=2"
-    );
-    // A group in another hour has its own registry entries.
     let later = T0 + HOUR;
-    let r = c
-        .coordinator
-        .write(request(&format!("cpu v=1i {later}"), None, ConsistencyLevel::One))
-        .await;
-    assert_eq!(summary(&r), "ok 1 acks=1/1/1");
-}
-
-#[tokio::test]
-async fn a_point_shaped_like_a_dropped_one_is_checked_again() {
-    let c = cluster(&[1], 1, CoordinatorConfig::default());
-    c.meta.set_field(T0, "cpu", "v", FieldType::Float);
-    // Points of one shape share a type check only after one of them passed.
-    let body =
-        format!("cpu v=1i {T0}\ncpu v=2i {T0}\ncpu v=3 {T0}\ncpu v=4 {T0}\ncpu v=5i {T0}\ncpu v=6i {T0}");
-    let r = c
-        .coordinator
-        .write(request(&body, None, ConsistencyLevel::One))
-        .await;
-    assert_eq!(
-        summary(&r),
-        "ok 2 acks=1/1/1 partial write: field type conflict: input field \"v\" on measurement \"cpu\" is type integer, already exists as type float dropped=4"
-    );
+    let conflict = "partial write: field type conflict: input field \"v\" on measurement \"cpu\" is type integer, already exists as type float";
+    // (body, expected), written in order to one cluster.
+    let table = [
+        (
+            format!("cpu v=1i {T0}\ncpu v=2 {T0}\ncpu,x=y v=\"s\",w=1 {T0}"),
+            format!("ok 1 acks=1/1/1 {conflict} dropped=2"),
+        ),
+        // Points of one shape share a type check only after one of them
+        // passed: a point shaped like a dropped one is checked again.
+        (
+            format!("cpu v=1i {T0}\ncpu v=2i {T0}\ncpu v=3 {T0}\ncpu v=4 {T0}\ncpu v=5i {T0}\ncpu v=6i {T0}"),
+            format!("ok 2 acks=1/1/1 {conflict} dropped=4"),
+        ),
+        // A group in another hour has its own registry entries.
+        (format!("cpu v=1i {later}"), "ok 1 acks=1/1/1".to_owned()),
+    ];
+    for (body, want) in table {
+        let r = c
+            .coordinator
+            .write(request(&body, None, ConsistencyLevel::One))
+            .await;
+        assert_eq!(summary(&r), want, "{body}");
+    }
 }
 
 #[tokio::test]

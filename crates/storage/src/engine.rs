@@ -102,7 +102,7 @@ impl Engine {
         let write_opts = WriteOptions {
             row_group_rows: config.parquet_row_group_rows,
             zstd_level: Some(config.parquet_zstd_level),
-            top_level: true,
+            level: 0,
             max_level: config.compaction_max_level,
             tag_columns_everywhere: config.tag_columns_in_every_file,
         };

@@ -465,17 +465,23 @@ fn digests_agree_across_layouts_and_differ_on_content() {
     assert_eq!(d1.buckets.iter().map(|b| b.cells).sum::<u64>(), 100);
 }
 
+/// The Parquet files of shard `S`.
+fn parquet_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir.join("shards/1"))
+        .unwrap()
+        .map(|f| f.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
+        .collect()
+}
+
 /// Compression of every column chunk of every Parquet file of shard `S`.
 fn codecs(dir: &Path) -> Vec<parquet::basic::Compression> {
     use parquet::file::reader::{FileReader, SerializedFileReader};
     let mut out = Vec::new();
-    for f in std::fs::read_dir(dir.join("shards/1")).unwrap() {
-        let path = f.unwrap().path();
-        if path.extension().is_some_and(|x| x == "parquet") {
-            let r = SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
-            for rg in r.metadata().row_groups() {
-                out.extend(rg.columns().iter().map(|c| c.compression()));
-            }
+    for path in parquet_files(dir) {
+        let r = SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+        for rg in r.metadata().row_groups() {
+            out.extend(rg.columns().iter().map(|c| c.compression()));
         }
     }
     out
@@ -518,11 +524,7 @@ fn flushed_files_are_uncompressed_and_compacted_ones_zstd() {
 /// Reads the one Parquet file of shard `S`: its column names and batches.
 fn only_file(dir: &Path) -> (Vec<String>, Vec<arrow_array::RecordBatch>) {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    let files: Vec<_> = std::fs::read_dir(dir.join("shards/1"))
-        .unwrap()
-        .map(|f| f.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
-        .collect();
+    let files = parquet_files(dir);
     assert_eq!(files.len(), 1);
     let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&files[0]).unwrap())
         .unwrap()
@@ -581,12 +583,9 @@ fn shard_files_are_plain_parquet() {
 /// Whether the one file of shard `S` has min/max statistics for `_series`.
 fn series_statistics(dir: &Path) -> bool {
     use parquet::file::reader::{FileReader, SerializedFileReader};
-    let file = std::fs::read_dir(dir.join("shards/1"))
-        .unwrap()
-        .map(|f| f.unwrap().path())
-        .find(|p| p.extension().is_some_and(|x| x == "parquet"))
-        .unwrap();
-    let reader = SerializedFileReader::new(std::fs::File::open(file).unwrap()).unwrap();
+    let files = parquet_files(dir);
+    assert_eq!(files.len(), 1);
+    let reader = SerializedFileReader::new(std::fs::File::open(&files[0]).unwrap()).unwrap();
     let rg = reader.metadata().row_group(0);
     let col = (0..rg.num_columns())
         .find(|&i| rg.column(i).column_path().string() == "_series")

@@ -35,20 +35,14 @@ enum FieldBuilder {
 }
 
 impl FieldBuilder {
-    fn with_capacity(ty: FieldType, rows: usize, text_bytes: usize) -> Self {
+    /// A builder with room for a full batch.
+    fn new(ty: FieldType) -> Self {
         match ty {
-            FieldType::Float => FieldBuilder::Float(Float64Builder::with_capacity(rows)),
-            FieldType::Integer => FieldBuilder::Integer(Int64Builder::with_capacity(rows)),
-            FieldType::Unsigned => FieldBuilder::Unsigned(UInt64Builder::with_capacity(rows)),
-            FieldType::String => FieldBuilder::String(StringBuilder::with_capacity(rows, text_bytes)),
-            FieldType::Boolean => FieldBuilder::Boolean(BooleanBuilder::with_capacity(rows)),
-        }
-    }
-
-    fn text_bytes(&self) -> usize {
-        match self {
-            FieldBuilder::String(b) => b.values_slice().len(),
-            _ => 0,
+            FieldType::Float => FieldBuilder::Float(Float64Builder::with_capacity(BATCH_ROWS)),
+            FieldType::Integer => FieldBuilder::Integer(Int64Builder::with_capacity(BATCH_ROWS)),
+            FieldType::Unsigned => FieldBuilder::Unsigned(UInt64Builder::with_capacity(BATCH_ROWS)),
+            FieldType::String => FieldBuilder::String(StringBuilder::with_capacity(BATCH_ROWS, 0)),
+            FieldType::Boolean => FieldBuilder::Boolean(BooleanBuilder::with_capacity(BATCH_ROWS)),
         }
     }
 
@@ -83,14 +77,15 @@ impl FieldBuilder {
     /// batch (Arrow's `finish` leaves it with none, and regrowing every
     /// column from zero each batch cost flushes and merges a tenth of their
     /// time in reallocations).
-    fn finish(&mut self, ty: FieldType) -> ArrayRef {
-        let next = Self::with_capacity(ty, BATCH_ROWS, self.text_bytes());
-        match std::mem::replace(self, next) {
-            FieldBuilder::Float(mut b) => Arc::new(b.finish()),
-            FieldBuilder::Integer(mut b) => Arc::new(b.finish()),
-            FieldBuilder::Unsigned(mut b) => Arc::new(b.finish()),
-            FieldBuilder::String(mut b) => Arc::new(b.finish()),
-            FieldBuilder::Boolean(mut b) => Arc::new(b.finish()),
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            FieldBuilder::Float(b) => finish_fixed(b),
+            FieldBuilder::Integer(b) => finish_fixed(b),
+            FieldBuilder::Unsigned(b) => finish_fixed(b),
+            FieldBuilder::String(b) => finish_text(b),
+            FieldBuilder::Boolean(b) => {
+                Arc::new(std::mem::replace(b, BooleanBuilder::with_capacity(BATCH_ROWS)).finish())
+            }
         }
     }
 }
@@ -115,13 +110,8 @@ pub(crate) struct WriteOptions {
     pub row_group_rows: usize,
     /// zstd level of the pages; `None` writes them uncompressed.
     pub zstd_level: Option<i32>,
-    /// The file will not be merged again (top compaction level, or a cold
-    /// shard's full compaction): its layout has a column per tag, and its
-    /// text columns get min/max statistics, for readers of plain Parquet.
-    /// Files that compaction merges again get neither: copying, hashing and
-    /// comparing those strings for every row was a third of the CPU of
-    /// flushes and merges, and merges read neither.
-    pub top_level: bool,
+    /// Compaction level of the file (0 for flushes), set by `for_level`.
+    pub level: u32,
     /// `compaction_max_level`: files at this level or above are top level.
     pub max_level: u32,
     /// `tag_columns_in_every_file`.
@@ -143,17 +133,24 @@ impl WriteOptions {
         }
     }
 
-    /// Whether the file gets a column per tag.
-    pub(crate) fn tag_columns(&self) -> bool {
-        self.top_level || self.tag_columns_everywhere
+    /// The file will not be merged again (top compaction level, or a cold
+    /// shard's full compaction): its layout has a column per tag, and its
+    /// text columns get min/max statistics, for readers of plain Parquet.
+    /// Files that compaction merges again get neither: copying, hashing and
+    /// comparing those strings for every row was a third of the CPU of
+    /// flushes and merges, and merges read neither.
+    pub(crate) fn top_level(&self) -> bool {
+        self.level >= self.max_level
     }
 
-    /// For a file at `level`: below `max_level` it will be merged again.
+    /// Whether the file gets a column per tag.
+    pub(crate) fn tag_columns(&self) -> bool {
+        self.top_level() || self.tag_columns_everywhere
+    }
+
+    /// For a file at `level`.
     pub(crate) fn for_level(self, level: u32) -> Self {
-        Self {
-            top_level: level >= self.max_level,
-            ..self
-        }
+        Self { level, ..self }
     }
 }
 
@@ -236,7 +233,7 @@ fn props(
             Encoding::DELTA_BINARY_PACKED,
         );
     // Repetitive text compresses best as a dictionary.
-    let text_stats = match opts.top_level {
+    let text_stats = match opts.top_level() {
         true => EnabledStatistics::Chunk,
         false => EnabledStatistics::None,
     };
@@ -287,11 +284,7 @@ impl MeasurementWriter {
         let writer = ArrowWriter::try_new(file, Arc::clone(&layout.arrow), Some(props))
             .map_err(|e| write_err(path, e))?;
         let n_tags = layout.tag_cols();
-        let fields = layout
-            .fields
-            .iter()
-            .map(|f| FieldBuilder::with_capacity(f.ty, BATCH_ROWS, 0))
-            .collect();
+        let fields = layout.fields.iter().map(|f| FieldBuilder::new(f.ty)).collect();
         let n_fields = layout.fields.len();
         Ok(Self {
             path: path.to_path_buf(),
@@ -404,12 +397,7 @@ impl MeasurementWriter {
         let time = TimestampNanosecondBuilder::with_capacity(BATCH_ROWS).with_timezone("UTC");
         cols.push(Arc::new(std::mem::replace(&mut self.time, time).finish()));
         cols.extend(self.tags.iter_mut().map(finish_text));
-        cols.extend(
-            self.fields
-                .iter_mut()
-                .zip(&self.layout.fields)
-                .map(|(b, f)| b.finish(f.ty)),
-        );
+        cols.extend(self.fields.iter_mut().map(FieldBuilder::finish));
         cols.push(finish_text(&mut self.series));
         cols.push(finish_fixed(&mut self.hlc));
         cols.push(finish_fixed(&mut self.node));
